@@ -1,0 +1,55 @@
+"""msmcore: couple independently installable physics solvers through PETSc.
+
+The public API is re-exported here::
+
+    import msmcore as msm
+
+    @msm.register_component("mylab.decay")
+    class Decay(msm.Component):
+        ...
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from msmcore.component import Component
+from msmcore.errors import (
+    ConfigurationError,
+    ConvergenceError,
+    CouplingError,
+    DuplicateComponentError,
+    MSMError,
+    PluginLoadError,
+    UnknownComponentError,
+)
+from msmcore.hookspecs import hookimpl
+from msmcore.plugins import PluginWarning, get_registry, register_component
+from msmcore.ports import Direction, FieldSpec, Port
+from msmcore.settings import REQUIRED, Setting
+
+try:
+    __version__ = version("msmcore")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "Component",
+    "ConfigurationError",
+    "ConvergenceError",
+    "CouplingError",
+    "Direction",
+    "DuplicateComponentError",
+    "FieldSpec",
+    "MSMError",
+    "PluginLoadError",
+    "PluginWarning",
+    "Port",
+    "REQUIRED",
+    "Setting",
+    "UnknownComponentError",
+    "__version__",
+    "get_registry",
+    "hookimpl",
+    "register_component",
+]

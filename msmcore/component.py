@@ -1,0 +1,222 @@
+"""The component protocol: what a solver implements to take part in a coupling.
+
+A component is one small class::
+
+    class Decay(msm.Component):
+        '''Exponential decay du/dt = -k u in every cell (forward Euler).'''
+
+        k = msm.Setting(float, default=1.0, minimum=0.0, units="1/s")
+        size = msm.Setting(int, default=1, minimum=1)
+        dt = msm.Setting(float, default=1e-3, minimum=0.0)
+
+        def declare_ports(self):
+            return [msm.Port.input("u_in", self.size, required=False),
+                    msm.Port.output("u_out", self.size)]
+
+        def initialize(self):
+            self.u = self.port_array("u_out")     # the output port *is* the state
+            self.u[:] = 1.0
+
+        def step(self, dt):
+            self.u *= 1.0 - self.k * dt
+
+Lifecycle, driven by a coupling scheme:
+
+1. ``Component(**settings)`` - settings are converted and validated;
+2. :meth:`Component.declare_ports` - ports with their field descriptions;
+3. :meth:`Component.initialize` - allocate state, set initial conditions;
+4. repeatedly: inputs are written into input port arrays, then
+   :meth:`Component.advance` to a time (by default sub-cycling over
+   :meth:`Component.step` with the ``dt`` setting), then outputs are read from
+   output port arrays;
+5. :meth:`Component.save_state` / :meth:`Component.restore_state` around
+   repeated windows (implicit coupling, checkpoints);
+6. :meth:`Component.finalize`.
+
+Port arrays belong to the component: :meth:`Component.port_array` returns the
+same NumPy array every call, and the coupling wraps it (a PETSc ``Vec`` over
+the same memory) without copying. A component may override
+:meth:`Component.port_array` to expose arrays it already owns.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any, ClassVar
+
+import numpy as np
+
+from msmcore.errors import ConfigurationError, CouplingError
+from msmcore.ports import Direction, Port
+from msmcore.settings import Setting
+
+__all__ = ["Component"]
+
+logger = logging.getLogger(__name__)
+
+
+class Component:
+    """Base class of every solver component.
+
+    Parameters
+    ----------
+    name
+        Instance name in a coupling (used in messages); defaults to the class name.
+    **settings
+        Values for the class's :class:`~msmcore.settings.Setting` attributes.
+    """
+
+    #: Component key, set by whoever registers the class (informational).
+    key: ClassVar[str | None] = None
+
+    def __init__(self, name: str | None = None, **settings: Any) -> None:
+        self.name = name or type(self).__name__
+        self.t = 0.0
+        specs = self.setting_specs()
+        unknown = sorted(set(settings) - set(specs))
+        if unknown:
+            known = ", ".join(s.describe() for s in specs.values()) or "none"
+            raise ConfigurationError(
+                f"component '{self.name}' ({type(self).__name__}) has no setting(s) "
+                f"{', '.join(repr(u) for u in unknown)}; its settings are: {known}"
+            )
+        values: dict[str, Any] = {}
+        for sname, spec in specs.items():
+            if sname in settings:
+                values[sname] = spec.convert(settings[sname], f"component '{self.name}'")
+            elif spec.required:
+                raise ConfigurationError(
+                    f"component '{self.name}' needs setting '{sname}' ({spec.describe()})"
+                )
+            else:
+                values[sname] = copy.copy(spec.default)
+        self.__dict__["_settings"] = values
+        self._ports: dict[str, Port] | None = None
+        self._arrays: dict[str, np.ndarray] = {}
+
+    # -- description -------------------------------------------------------
+    @classmethod
+    def setting_specs(cls) -> dict[str, Setting[Any]]:
+        """All settings the class declares (including inherited ones)."""
+        specs: dict[str, Setting[Any]] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, value in vars(klass).items():
+                if isinstance(value, Setting):
+                    specs[attr] = value
+        return specs
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The validated settings, by name (a copy)."""
+        return dict(self.__dict__["_settings"])
+
+    def declare_ports(self) -> list[Port]:
+        """Return the component's ports. Override; may depend on settings."""
+        return []
+
+    @property
+    def ports(self) -> dict[str, Port]:
+        """Ports by name (from :meth:`declare_ports`, evaluated once)."""
+        if self._ports is None:
+            ports: dict[str, Port] = {}
+            for port in self.declare_ports():
+                if port.name in ports:
+                    raise ConfigurationError(f"component '{self.name}' declares port '{port.name}' twice")
+                ports[port.name] = port
+            self._ports = ports
+        return self._ports
+
+    def port(self, name: str) -> Port:
+        """The port ``name``; a clear error lists the ports when there is none."""
+        try:
+            return self.ports[name]
+        except KeyError:
+            have = ", ".join(f"{p.name} ({p.direction.value})" for p in self.ports.values()) or "none"
+            raise CouplingError(
+                f"component '{self.name}' has no port '{name}'; its ports are: {have}"
+            ) from None
+
+    def port_array(self, name: str) -> np.ndarray:
+        """The array behind port ``name``: allocated once (zeros), then the same object."""
+        array = self._arrays.get(name)
+        if array is None:
+            spec = self.port(name).spec
+            array = np.zeros(spec.array_shape, dtype=spec.dtype)
+            self._arrays[name] = array
+        return array
+
+    @property
+    def inputs(self) -> dict[str, np.ndarray]:
+        """Arrays of the input ports, by name."""
+        return {n: self.port_array(n) for n, p in self.ports.items() if p.direction is Direction.IN}
+
+    @property
+    def outputs(self) -> dict[str, np.ndarray]:
+        """Arrays of the output ports, by name."""
+        return {n: self.port_array(n) for n, p in self.ports.items() if p.direction is Direction.OUT}
+
+    # -- lifecycle -----------------------------------------------------------
+    def initialize(self) -> None:
+        """Allocate state and set initial conditions (outputs must be valid after this)."""
+
+    def step(self, dt: float) -> None:
+        """Advance the state by one step of length ``dt``. Override, or override :meth:`advance`."""
+        raise NotImplementedError(
+            f"component '{self.name}' ({type(self).__name__}) implements neither step() nor advance()"
+        )
+
+    def time_step(self) -> float:
+        """The component's own step; by default its ``dt`` setting."""
+        dt = self.__dict__["_settings"].get("dt")
+        if dt is None or dt <= 0:
+            raise ConfigurationError(
+                f"component '{self.name}' needs a positive 'dt' setting or its own time_step()/advance()"
+            )
+        return float(dt)
+
+    def advance(self, t_end: float) -> None:
+        """Advance from ``self.t`` to ``t_end`` by sub-cycling :meth:`step`.
+
+        Steps are of length :meth:`time_step`; their number is rounded so that
+        a window that is an integer multiple of ``dt`` up to round-off is taken
+        in exactly that many equal steps, and otherwise the steps are shrunk
+        evenly to land on ``t_end``.
+        """
+        span = t_end - self.t
+        if span <= 0.0:
+            return
+        dt = self.time_step()
+        n = max(1, int(np.ceil(span / dt - 1e-9)))
+        h = span / n
+        for i in range(n):
+            self.step(h)
+            self.t = t_end if i == n - 1 else self.t + h
+
+    def save_state(self) -> Any:
+        """Return a snapshot from which :meth:`restore_state` can resume.
+
+        The default deep-copies the port arrays, ``t`` and every attribute
+        holding a NumPy array; override for state kept elsewhere (PETSc objects).
+        """
+        state = {k: v.copy() for k, v in vars(self).items() if isinstance(v, np.ndarray)}
+        state["_msm_arrays"] = {k: v.copy() for k, v in self._arrays.items()}
+        state["_msm_t"] = self.t
+        return state
+
+    def restore_state(self, state: Any) -> None:
+        """Resume from a snapshot of :meth:`save_state` (arrays are refilled in place)."""
+        for k, v in state["_msm_arrays"].items():
+            self._arrays[k][...] = v
+        for k, v in state.items():
+            if not k.startswith("_msm_"):
+                current = getattr(self, k)
+                current[...] = v
+        self.t = state["_msm_t"]
+
+    def finalize(self) -> None:
+        """Release resources at the end of a run."""
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in self.__dict__["_settings"].items())
+        return f"{type(self).__name__}(name={self.name!r}, {settings})"

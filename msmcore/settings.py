@@ -1,0 +1,155 @@
+"""Typed component settings with defaults and validation.
+
+A component declares its settings as class attributes::
+
+    class Decay(msm.Component):
+        k = msm.Setting(float, default=1.0, minimum=0.0, units="1/s", doc="rate constant")
+        method = msm.Setting(str, default="euler", choices=("euler", "exact"))
+
+and reads them as ``self.k``. Values are converted and checked when the
+component is built; a bad value raises :class:`~msmcore.errors.ConfigurationError`
+naming the component, the setting and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar, overload
+
+from msmcore.errors import ConfigurationError
+
+__all__ = ["Setting", "REQUIRED"]
+
+T = TypeVar("T")
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+#: Marker for a setting without a default value.
+REQUIRED: Any = _Required()
+
+
+class Setting(Generic[T]):
+    """A typed, validated setting of a component.
+
+    Parameters
+    ----------
+    type
+        ``float``, ``int``, ``bool``, ``str``, ``tuple`` (any sequence, kept as
+        a tuple) or any callable converting a raw value.
+    default
+        Value used when the user gives none; :data:`REQUIRED` when the user
+        must give one.
+    doc
+        One line shown in error messages and documentation.
+    units
+        Units of a physical quantity, for documentation.
+    choices
+        Allowed values, if restricted.
+    minimum, maximum
+        Inclusive bounds for numbers.
+    """
+
+    def __init__(
+        self,
+        type: Any,
+        default: Any = REQUIRED,
+        *,
+        doc: str = "",
+        units: str | None = None,
+        choices: Sequence[Any] | None = None,
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> None:
+        self.type = type
+        self.default = default
+        self.doc = doc
+        self.units = units
+        self.choices = tuple(choices) if choices is not None else None
+        self.minimum = minimum
+        self.maximum = maximum
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Setting[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+    def __get__(self, instance: object | None, owner: type) -> Any:
+        if instance is None:
+            return self
+        return instance.__dict__["_settings"][self.name]
+
+    def __set__(self, instance: object, value: Any) -> None:
+        raise AttributeError(f"setting '{self.name}' is read-only once the component is built")
+
+    @property
+    def required(self) -> bool:
+        """Whether the user must give a value."""
+        return self.default is REQUIRED
+
+    def convert(self, value: Any, where: str) -> Any:
+        """Convert and check ``value``; ``where`` names the component in errors."""
+        what = f"setting '{self.name}' of {where}"
+        try:
+            if self.type is bool:
+                converted: Any = _to_bool(value)
+            elif self.type is int:
+                if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                    raise ValueError("not an integer")
+                converted = int(value)
+            elif self.type is float:
+                if isinstance(value, bool):
+                    raise ValueError("a bool is not a number")
+                converted = float(value)
+            elif self.type is tuple:
+                if isinstance(value, (str, bytes)):
+                    raise ValueError("a string is not a sequence")
+                converted = tuple(value)
+            elif self.type is str:
+                if not isinstance(value, str):
+                    raise ValueError("not a string")
+                converted = value
+            else:
+                converted = self.type(value)
+        except (TypeError, ValueError) as exc:
+            tname = getattr(self.type, "__name__", str(self.type))
+            raise ConfigurationError(f"{what} must be {tname}, got {value!r} ({exc})") from None
+        if isinstance(converted, float) and not math.isfinite(converted):
+            raise ConfigurationError(f"{what} must be finite, got {value!r}")
+        if self.choices is not None and converted not in self.choices:
+            raise ConfigurationError(f"{what} must be one of {list(self.choices)}, got {value!r}")
+        if self.minimum is not None and converted < self.minimum:
+            raise ConfigurationError(f"{what} must be >= {self.minimum}, got {value!r}")
+        if self.maximum is not None and converted > self.maximum:
+            raise ConfigurationError(f"{what} must be <= {self.maximum}, got {value!r}")
+        return converted
+
+    def describe(self) -> str:
+        """One line: name, type, default, units and doc."""
+        tname = getattr(self.type, "__name__", str(self.type))
+        parts = [f"{self.name}: {tname}"]
+        parts.append("required" if self.required else f"default {self.default!r}")
+        if self.units:
+            parts.append(f"[{self.units}]")
+        if self.doc:
+            parts.append(f"- {self.doc}")
+        return " ".join(parts)
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ValueError("not a boolean")

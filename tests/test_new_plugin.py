@@ -1,0 +1,73 @@
+"""`msm new-plugin` end to end: scaffold, `pip install -e`, discovery, the plugin's own test."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from msmcore.scaffold import new_plugin, template_dir
+
+NAME = "e2e_scaffold"
+DIST = "msm-e2e-scaffold"
+
+
+def test_template_is_found_and_complete():
+    root = template_dir()
+    for rel in ("pyproject.toml", "README.md", "src/msm_template/plugin.py",
+                "src/msm_template/decay.py", "tests/test_decay.py"):
+        assert (root / rel).is_file(), rel
+    assert '[project.entry-points."msmcore.plugins"]' in (root / "pyproject.toml").read_text()
+
+
+def test_names_are_substituted(tmp_path):
+    target = new_plugin("optics", tmp_path)
+    assert target == tmp_path / "msm-optics"
+    py = (target / "pyproject.toml").read_text()
+    assert 'name = "msm-optics"' in py and 'optics = "msm_optics.plugin"' in py
+    assert (target / "src/msm_optics/plugin.py").read_text().count('"optics.decay"') == 1
+    texts = "".join(p.read_text() for p in target.rglob("*") if p.is_file())
+    assert "msm_template" not in texts and "msm-template" not in texts and "template.decay" not in texts
+
+
+def _pip(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_new_plugin_installs_and_is_discovered(tmp_path):
+    created = subprocess.run([sys.executable, "-m", "msmcore", "new-plugin", NAME, "--dir", str(tmp_path)],
+                             capture_output=True, text=True, timeout=60)
+    assert created.returncode == 0, created.stderr
+    target = tmp_path / DIST
+    assert target.is_dir()
+    installed = _pip("install", "-q", "--no-build-isolation", "--no-deps", "-e", str(target))
+    assert installed.returncode == 0, installed.stderr
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MSM_")}
+        listed = subprocess.run([sys.executable, "-m", "msmcore", "plugins", "--json"],
+                                capture_output=True, text=True, timeout=60, env=env)
+        assert listed.returncode == 0, listed.stderr
+        comps = {c["key"]: c for c in json.loads(listed.stdout)["components"]}
+        assert comps[f"{NAME}.decay"]["distribution"] == DIST
+        assert comps[f"{NAME}.decay"]["version"] == "0.1.0"
+        assert comps[f"{NAME}.decay"]["description"].startswith("Exponential decay")
+        # The allow-list switch excludes it again, in a really installed setting.
+        only_none = subprocess.run([sys.executable, "-m", "msmcore", "plugins", "--json"],
+                                   capture_output=True, text=True, timeout=60,
+                                   env={**env, "MSM_LOAD_PLUGINS": "nothing-here"})
+        assert f"{NAME}.decay" not in only_none.stdout
+        # The generated plugin's own validation test passes.
+        tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                 str(target / "tests")], capture_output=True, text=True, timeout=120,
+                                cwd=target)
+        assert tested.returncode == 0, tested.stdout + tested.stderr
+        assert "1 passed" in tested.stdout
+    finally:
+        removed = _pip("uninstall", "-y", DIST)
+        assert removed.returncode == 0, removed.stderr
