@@ -25,10 +25,12 @@ Lifecycle, driven by a coupling scheme:
 1. ``Component(**settings)`` - settings are converted and validated;
 2. :meth:`Component.declare_ports` - ports with their field descriptions;
 3. :meth:`Component.initialize` - allocate state, set initial conditions;
-4. repeatedly: inputs are written into input port arrays, then
+4. repeatedly: new data is written into an input port's array and
+   :meth:`Component.receive` is called with the port's name; then
    :meth:`Component.advance` to a time (by default sub-cycling over
-   :meth:`Component.step` with the ``dt`` setting), then outputs are read from
-   output port arrays;
+   :meth:`Component.step` with the ``dt`` setting); then outputs are read from
+   output port arrays (which must be current after ``initialize`` and after
+   every ``advance``);
 5. :meth:`Component.save_state` / :meth:`Component.restore_state` around
    repeated windows (implicit coupling, checkpoints);
 6. :meth:`Component.finalize`.
@@ -159,6 +161,14 @@ class Component:
     # -- lifecycle -----------------------------------------------------------
     def initialize(self) -> None:
         """Allocate state and set initial conditions (outputs must be valid after this)."""
+
+    def receive(self, port: str) -> None:
+        """New data has just been written into input port ``port``'s array.
+
+        The default does nothing: the component reads the array when it
+        advances. Override to react at once, e.g. to take a received state
+        as the new initial condition (the micro side of a macro–micro coupling).
+        """
 
     def step(self, dt: float) -> None:
         """Advance the state by one step of length ``dt``. Override, or override :meth:`advance`."""
