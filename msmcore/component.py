@@ -75,6 +75,9 @@ class Component:
     def __init__(self, name: str | None = None, **settings: Any) -> None:
         self.name = name or type(self).__name__
         self.t = 0.0
+        #: mpi4py communicator of the ranks running this component, set by the
+        #: coupling before :meth:`initialize`; ``None`` means serial (``COMM_SELF``).
+        self.comm: Any = None
         specs = self.setting_specs()
         unknown = sorted(set(settings) - set(specs))
         if unknown:
