@@ -34,9 +34,19 @@ test-mpi:
 demo: setup
 	$(MSM) plugins
 	$(PY) examples/script_component/decay.py
+	mkdir -p build
+	$(PY) examples/reaction_diffusion/rd.py --plot build/rd.png
+	cd examples/reaction_diffusion && $(abspath $(MSM)) run rd.yaml --out $(abspath build/demo-rd.nc)
 
-bench: setup
-	@echo "no benchmarks yet"
+# The peer (MUSCLE3 from PyPI) lives in its own environment, set up once.
+BENCH_VENV := benchmarks/.venv-muscle3
+$(BENCH_VENV)/.installed: benchmarks/muscle3_rd/requirements.txt
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $<
+	touch $@
+
+bench: setup $(BENCH_VENV)/.installed
+	$(PY) benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info msmcore/*.egg-info .pytest_cache

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from typing import Any
+
 from msmcore.component import Component
+from msmcore.coupling import Connection, Coupling
 from msmcore.errors import (
     ConfigurationError,
     ConvergenceError,
@@ -26,6 +29,7 @@ from msmcore.errors import (
 from msmcore.hookspecs import hookimpl
 from msmcore.plugins import PluginWarning, get_registry, register_component
 from msmcore.ports import Direction, FieldSpec, Port
+from msmcore.schemes import MacroMicro, Parallel, Scheme, Serial
 from msmcore.settings import REQUIRED, Setting
 
 try:
@@ -35,6 +39,13 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 __all__ = [
     "Component",
+    "Connection",
+    "Coupling",
+    "MacroMicro",
+    "Parallel",
+    "Result",
+    "Scheme",
+    "Serial",
     "ConfigurationError",
     "ConvergenceError",
     "CouplingError",
@@ -53,3 +64,12 @@ __all__ = [
     "hookimpl",
     "register_component",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Result pulls in xarray; import it only when asked for.
+    if name == "Result":
+        from msmcore.results import Result
+
+        return Result
+    raise AttributeError(f"module 'msmcore' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The ``msm`` command line: ``msm plugins``, ``msm new-plugin``, ``msm --version``.
+"""The ``msm`` command line: ``msm run``, ``msm plugins``, ``msm new-plugin``, ``msm --version``.
 
 User errors print one line, ``msm: error: ...``, and exit with status 1
 (usage errors: 2); ``--debug`` shows the traceback instead.
@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plugins", help="list installed components and their plugins")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_plugins)
+
+    p = sub.add_parser("run", help="run a coupling described in a YAML file")
+    p.add_argument("file", help="the YAML configuration")
+    p.add_argument("--out", help="write the results here (NetCDF/HDF5); overrides run.out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("new-plugin", help="create a plugin package from the template")
     p.add_argument("name", help="component family, e.g. 'optics' (gives msm-optics)")
@@ -77,6 +83,21 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     for p in plugins:
         if p.status != "loaded":
             print(f"({p.label}: {p.status}{': ' + p.error if p.error else ''})")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from msmcore.config import load_config
+
+    config = load_config(args.file)
+    result = config.run(**({"quiet": True} if args.quiet else {}))
+    out = args.out or config.out
+    if out:
+        result.to_netcdf(out)
+    if not args.quiet:
+        print(result.summary())
+        if out:
+            print(f"results written to {out}")
     return 0
 
 

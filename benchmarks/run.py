@@ -1,0 +1,60 @@
+"""``make bench``: run every benchmark and print its figures as Markdown tables.
+
+The numbers recorded in docs/benchmarks.md come from this output.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def run(script: str) -> dict:
+    proc = subprocess.run([sys.executable, str(HERE / script)], check=True, capture_output=True, text=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def exchange_table(data: dict) -> str:
+    rows = ["| payload | numpy copyto | PETSc VecCopy | msmcore transfer | msmcore / VecCopy |",
+            "|---|---|---|---|---|"]
+    for label, key, nbytes in (("100 doubles", "small_100", 800), ("80 MB", "large_80MB", 80_000_000)):
+        d = data[key]
+        if nbytes < 10_000:
+            cells = [f"{d[k] * 1e6:.2f} µs" for k in ("numpy_s", "veccopy_s", "msmcore_s")]
+        else:
+            cells = [f"{d[k] * 1e3:.2f} ms ({nbytes / d[k] / 1e9:.2f} GB/s)" for k in ("numpy_s", "veccopy_s", "msmcore_s")]
+        rows.append(f"| {label} | {' | '.join(cells)} | {d['msmcore_s'] / d['veccopy_s']:.2f} |")
+    return "\n".join(rows)
+
+
+def rd_table(data: dict) -> str:
+    ours, peer = data["msmcore"], data["muscle3"]
+    rows = ["| | msmcore | MUSCLE3 " + peer["muscle3_version"] + " | MUSCLE3 / msmcore |", "|---|---|---|---|",
+            f"| coupled run (no start-up, no imports) | {ours['coupled_run_s'] * 1e3:.1f} ms | "
+            f"{peer['median_coupled_run_s'] * 1e3:.1f} ms | {peer['median_coupled_run_s'] / ours['coupled_run_s']:.0f}x |",
+            f"| macro loop only (MUSCLE3: inside the macro process) | {ours['coupled_run_s'] * 1e3:.1f} ms | "
+            f"{peer['median_macro_loop_s'] * 1e3:.1f} ms | {peer['median_macro_loop_s'] / ours['coupled_run_s']:.0f}x |",
+            f"| whole process wall time | {ours['wall_s']:.2f} s | {peer['median_wall_s']:.2f} s | "
+            f"{peer['median_wall_s'] / ours['wall_s']:.1f}x |",
+            f"| max relative difference to numpy reference | {ours['max_rel_diff']:.1e} | {peer['max_rel_diff']:.1e} | |"]
+    split = (f"msmcore's coupled run: {ours['compute_s'] * 1e3:.1f} ms in the two components, "
+             f"{ours['exchange_s'] * 1e3:.2f} ms in exchanges (100 transfers).")
+    return "\n".join(rows) + "\n\n" + split
+
+
+def main() -> None:
+    exchange = run("bench_exchange.py")
+    print(f"Machine: {exchange['machine']}\n")
+    print("## Exchange cost in-process (median)\n")
+    print(exchange_table(exchange) + "\n")
+    rd = run("bench_rd.py")
+    print("## Reaction-diffusion coupling vs MUSCLE3 (medians)\n")
+    print(rd_table(rd))
+
+
+if __name__ == "__main__":
+    main()

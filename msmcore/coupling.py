@@ -1,0 +1,259 @@
+"""``Coupling``: compose components, connect their ports, validate, run.
+
+A coupling is a graph: components (nodes, by instance name) and connections
+(``"source.port" -> "target.port"``). Every connection is validated when it is
+made — unknown component or port, wrong direction, size or units mismatch, an
+input connected twice — and the whole graph once more before the first step
+(required inputs left unconnected, cycles the scheme cannot order).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from msmcore.component import Component
+from msmcore.errors import ConfigurationError, CouplingError
+from msmcore.plugins import PluginRegistry, get_registry
+from msmcore.ports import Direction, Port
+from msmcore.units import conversion_factor
+
+if TYPE_CHECKING:
+    from msmcore.results import Result
+    from msmcore.schemes import Scheme
+
+__all__ = ["Connection", "Coupling"]
+
+logger = logging.getLogger(__name__)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A validated connection from an output port to an input port.
+
+    Attributes
+    ----------
+    source, source_port, target, target_port
+        Component instance names and port names.
+    factor
+        Units conversion factor from the source's units to the target's.
+    """
+
+    source: str
+    source_port: str
+    target: str
+    target_port: str
+    factor: float = 1.0
+
+    def __str__(self) -> str:
+        return f"{self.source}.{self.source_port} -> {self.target}.{self.target_port}"
+
+
+class Coupling:
+    """A multiscale coupling: components and the connections between their ports.
+
+    Parameters
+    ----------
+    comm
+        Parent communicator (mpi4py) for runs under MPI; ``None`` runs
+        everything in this process.
+    registry
+        Where component keys are looked up; the process-wide registry by default.
+
+    Examples
+    --------
+    >>> c = msm.Coupling()                                       # doctest: +SKIP
+    >>> c.add("macro", "fluid.diffusion", shape=(100,), D=0.0405, dt=2.5e-6)
+    >>> c.add("micro", "kinetics.network", model="J: U -> ; k*U; k = 4.05e4", dt=2.5e-8)
+    >>> c.connect("macro.state_out", "micro.state_in")
+    >>> c.connect("micro.state_out", "macro.state_in")
+    >>> res = c.run(until=1.25e-4, scheme=msm.MacroMicro("macro", "micro", horizon=2.5e-6))
+    """
+
+    def __init__(self, comm: Any = None, *, registry: PluginRegistry | None = None) -> None:
+        self.comm = comm
+        self.registry = registry or get_registry()
+        self.components: dict[str, Component] = {}
+        self.keys: dict[str, str] = {}
+        self.connections: list[Connection] = []
+
+    # -- building ------------------------------------------------------------
+    def add(self, name: str, component: str | type[Component] | Component | Callable[..., Component],
+            **settings: Any) -> Component:
+        """Add a component under instance name ``name``.
+
+        Parameters
+        ----------
+        name
+            Instance name, unique in the coupling (letters, digits, ``_``, ``-``).
+        component
+            A registered key (``"fluid.diffusion"``), a :class:`Component`
+            subclass, or an already built instance (then no settings).
+        **settings
+            The component's settings, validated now.
+        """
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ConfigurationError(
+                f"invalid component name {name!r}: use letters, digits, '_' and '-' (no dots)"
+            )
+        if name in self.components:
+            raise ConfigurationError(f"a component named '{name}' is already in this coupling")
+        if isinstance(component, Component):
+            if settings:
+                raise ConfigurationError(f"component '{name}' is already built; pass settings to its constructor")
+            instance, key = component, type(component).__name__
+            instance.name = name
+        elif isinstance(component, str):
+            key = component
+            instance = self.registry.create(component, name=name, **settings)
+        elif callable(component):
+            key = getattr(component, "__name__", repr(component))
+            instance = component(name=name, **settings)
+        else:
+            raise ConfigurationError(f"component '{name}': expected a key, a Component class or instance")
+        if not isinstance(instance, Component):
+            raise ConfigurationError(f"component '{name}' ({key}) did not build an msmcore.Component")
+        _ = instance.ports  # declare ports now: errors surface at add time
+        self.components[name] = instance
+        self.keys[name] = key
+        logger.debug("added %s (%s)", name, key)
+        return instance
+
+    def connect(self, source: str, target: str) -> Connection:
+        """Connect output port ``source`` (``"comp.port"``) to input port ``target``.
+
+        Raises
+        ------
+        CouplingError
+            Unknown component or port, wrong direction, a size or units
+            mismatch, or a target input that is already connected.
+        """
+        src_name, src_port = self._endpoint(source, "source")
+        dst_name, dst_port = self._endpoint(target, "target")
+        out = self._port(src_name, src_port)
+        inp = self._port(dst_name, dst_port)
+        what = f"connection {source} -> {target}"
+        if out.direction is not Direction.OUT:
+            raise CouplingError(
+                f"{what}: '{source}' is an input port; a connection goes from an output port to an "
+                f"input port (outputs of '{src_name}': {self._names(src_name, Direction.OUT)})"
+            )
+        if inp.direction is not Direction.IN:
+            raise CouplingError(
+                f"{what}: '{target}' is an output port; connect it to an input port "
+                f"(inputs of '{dst_name}': {self._names(dst_name, Direction.IN)})"
+            )
+        a, b = out.spec, inp.spec
+        if a.shape != b.shape or a.components != b.components:
+            raise CouplingError(
+                f"{what}: sizes differ — {source} carries {a.shape} points x {a.components} values, "
+                f"{target} expects {b.shape} x {b.components}; a mapping between non-matching "
+                "meshes is needed"
+            )
+        try:
+            factor = conversion_factor(a.units, b.units)
+        except ConfigurationError as exc:
+            raise CouplingError(f"{what}: units mismatch: {exc}") from None
+        for c in self.connections:
+            if (c.target, c.target_port) == (dst_name, dst_port):
+                raise CouplingError(f"{what}: input '{target}' is already connected (from {c.source}.{c.source_port})")
+        conn = Connection(src_name, src_port, dst_name, dst_port, factor)
+        self.connections.append(conn)
+        return conn
+
+    # -- queries -------------------------------------------------------------
+    def incoming(self, name: str) -> list[Connection]:
+        """Connections into component ``name``."""
+        return [c for c in self.connections if c.target == name]
+
+    def outgoing(self, name: str) -> list[Connection]:
+        """Connections out of component ``name``."""
+        return [c for c in self.connections if c.source == name]
+
+    def validate(self, scheme: Scheme | None = None) -> None:
+        """Check the whole graph (and, given one, that the scheme can run it).
+
+        Raises
+        ------
+        CouplingError
+            An empty coupling, a required input left unconnected, or a graph
+            the scheme cannot order.
+        """
+        if not self.components:
+            raise CouplingError("the coupling has no components; add some with Coupling.add()")
+        connected = {(c.target, c.target_port) for c in self.connections}
+        missing = [f"{n}.{p.name}" for n, comp in self.components.items() for p in comp.ports.values()
+                   if p.direction is Direction.IN and p.required and (n, p.name) not in connected]
+        if missing:
+            raise CouplingError(
+                "required input(s) left unconnected: " + ", ".join(missing)
+                + "; connect each with Coupling.connect('<component>.<output>', '<input>')"
+            )
+        if scheme is not None:
+            scheme.validate(self)
+
+    def run(self, until: float, scheme: Scheme | None = None, *, start: float = 0.0,
+            sample_every: float | None = None, quiet: bool = False, check_finite: bool = True) -> Result:
+        """Validate, then run the coupling from ``start`` to ``until``.
+
+        Parameters
+        ----------
+        until
+            End time.
+        scheme
+            How time advances (:class:`msmcore.Serial`, :class:`msmcore.Parallel`,
+            :class:`msmcore.MacroMicro`); default ``Serial()``.
+        sample_every
+            Interval between recorded samples; default: every coupling window.
+        quiet
+            No progress bar.
+        check_finite
+            Stop with an error naming the component, port and time when an
+            output holds NaN or infinity.
+
+        Returns
+        -------
+        Result
+            One ``xarray.Dataset`` per component, plus timings.
+        """
+        from msmcore.runner import Runner
+        from msmcore.schemes import Serial
+
+        scheme = scheme or Serial()
+        if not until > start:
+            raise ConfigurationError(f"run(until={until}) must end after start={start}")
+        if sample_every is not None and not sample_every > 0:
+            raise ConfigurationError(f"sample_every must be positive, got {sample_every}")
+        self.validate(scheme)
+        runner = Runner(self, start=start, until=until, sample_every=sample_every,
+                        quiet=quiet, check_finite=check_finite)
+        return runner.run(scheme)
+
+    # -- helpers -------------------------------------------------------------
+    def _endpoint(self, text: str, role: str) -> tuple[str, str]:
+        if not isinstance(text, str) or text.count(".") != 1:
+            raise CouplingError(f"{role} {text!r} must look like '<component>.<port>', e.g. 'macro.state_out'")
+        name, port = text.split(".")
+        if name not in self.components:
+            close = difflib.get_close_matches(name, list(self.components), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            have = ", ".join(self.components) or "none yet"
+            raise CouplingError(f"{role} '{text}': no component '{name}' in this coupling (components: {have}).{hint}")
+        return name, port
+
+    def _port(self, name: str, port: str) -> Port:
+        comp = self.components[name]
+        if port not in comp.ports:
+            close = difflib.get_close_matches(port, list(comp.ports), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            have = ", ".join(f"{p.name} ({p.direction.value})" for p in comp.ports.values()) or "none"
+            raise CouplingError(f"component '{name}' ({self.keys[name]}) has no port '{port}'; its ports: {have}.{hint}")
+        return comp.ports[port]
+
+    def _names(self, name: str, direction: Direction) -> str:
+        return ", ".join(p.name for p in self.components[name].ports.values() if p.direction is direction) or "none"

@@ -1,0 +1,174 @@
+"""Results of a run: one ``xarray.Dataset`` per component, timings, NetCDF I/O."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from msmcore.component import Component
+from msmcore.errors import ConfigurationError
+from msmcore.ports import Direction, Port
+
+__all__ = ["Recorder", "Result"]
+
+logger = logging.getLogger(__name__)
+
+
+class Recorder:
+    """Copies every component's output ports at sample times.
+
+    Parameters
+    ----------
+    components, keys
+        The coupling's components and their keys.
+    start
+        First sample time.
+    every
+        Interval between samples; ``None`` samples at every call of :meth:`maybe_sample`.
+    """
+
+    def __init__(self, components: Mapping[str, Component], keys: Mapping[str, str], start: float,
+                 every: float | None) -> None:
+        self.components = components
+        self.keys = keys
+        self.every = every
+        self.next_due = start
+        self.times: list[float] = []
+        self.data: dict[tuple[str, str], list[np.ndarray]] = {
+            (n, p.name): [] for n, c in components.items() for p in c.ports.values()
+            if p.direction is Direction.OUT
+        }
+
+    def sample(self, t: float) -> None:
+        """Record all outputs now, at time ``t``."""
+        if self.times and abs(self.times[-1] - t) <= 1e-12 * max(1.0, abs(t)):
+            return
+        self.times.append(t)
+        for (name, port), series in self.data.items():
+            series.append(np.array(self.components[name].port_array(port), copy=True))
+        if self.every is not None:
+            while self.next_due <= t * (1 + 1e-12) + 1e-300:
+                self.next_due += self.every
+
+    def maybe_sample(self, t: float) -> None:
+        """Record if a sample is due at ``t``."""
+        if self.every is None or t >= self.next_due * (1 - 1e-9):
+            self.sample(t)
+
+    def sample_final(self, t: float) -> None:
+        """Record the end state (once)."""
+        self.sample(t)
+
+    def datasets(self) -> dict[str, xr.Dataset]:
+        """Build one Dataset per component: ``time`` x each port's point dimensions."""
+        time = np.asarray(self.times)
+        out: dict[str, xr.Dataset] = {}
+        for name, comp in self.components.items():
+            variables: dict[str, xr.DataArray] = {}
+            coords: dict[str, Any] = {"time": ("time", time)}
+            for port in comp.ports.values():
+                if port.direction is not Direction.OUT:
+                    continue
+                dims = _dims(port)
+                for dim, values in (port.spec.coords or {}).items():
+                    if dim in dims and dim not in coords:
+                        coords[dim] = (dim, np.asarray(values))
+                stacked = np.stack(self.data[(name, port.name)]) if self.times else np.empty((0, *port.spec.array_shape))
+                variables[port.name] = xr.DataArray(
+                    stacked, dims=("time", *dims),
+                    attrs={"units": port.spec.units, "long_name": port.doc or port.name},
+                )
+            ds = xr.Dataset(variables, coords=coords)
+            ds["time"].attrs = {"long_name": "coupling time"}
+            ds.attrs = {"component": name, "key": self.keys.get(name, ""),
+                        "settings": json.dumps(comp.settings, default=str)}
+            out[name] = ds
+        return out
+
+
+def _dims(port: Port) -> tuple[str, ...]:
+    names = list((port.spec.coords or {}).keys())
+    dims = [names[i] if i < len(names) else f"{port.name}_dim{i}" for i in range(len(port.spec.shape))]
+    if port.spec.components != 1:
+        dims.append(f"{port.name}_component")
+    return tuple(dims)
+
+
+class Result(Mapping[str, xr.Dataset]):
+    """What a run returns: ``result["macro"]`` is that component's ``xarray.Dataset``.
+
+    Attributes
+    ----------
+    timings
+        Per component: ``compute_s`` (inside ``advance``), ``exchange_s`` (moving
+        data into its inputs) and ``advance_calls``.
+    wall_s
+        Wall time of the whole run.
+    """
+
+    def __init__(self, datasets: dict[str, xr.Dataset], timings: dict[str, dict[str, float]],
+                 wall_s: float = float("nan"), scheme: str = "") -> None:
+        self.datasets = datasets
+        self.timings = timings
+        self.wall_s = wall_s
+        self.scheme = scheme
+
+    def __getitem__(self, name: str) -> xr.Dataset:
+        try:
+            return self.datasets[name]
+        except KeyError:
+            raise ConfigurationError(f"no component '{name}' in this result; it has {', '.join(self.datasets)}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.datasets)
+
+    def __len__(self) -> int:
+        return len(self.datasets)
+
+    def summary(self) -> str:
+        """A short table of compute and exchange time per component."""
+        lines = [f"{'component':<16}{'compute s':>12}{'exchange s':>12}{'advances':>10}"]
+        for name, t in self.timings.items():
+            lines.append(f"{name:<16}{t['compute_s']:>12.4g}{t['exchange_s']:>12.4g}{int(t['advance_calls']):>10d}")
+        lines.append(f"wall time {self.wall_s:.4g} s ({self.scheme})")
+        return "\n".join(lines)
+
+    def to_netcdf(self, path: str | Path) -> Path:
+        """Write every component as a NetCDF4/HDF5 group of one file; returns the path."""
+        path = Path(path)
+        mode = "w"
+        for name, ds in self.datasets.items():
+            attrs = dict(ds.attrs)
+            attrs["timings"] = json.dumps(self.timings.get(name, {}))
+            ds.assign_attrs(attrs).to_netcdf(path, mode=mode, group=name, engine="netcdf4")
+            mode = "a"
+        import netCDF4
+
+        with netCDF4.Dataset(path, "a") as root:
+            root.setncattr("msmcore_components", json.dumps(list(self.datasets)))
+            root.setncattr("msmcore_wall_s", self.wall_s)
+            root.setncattr("msmcore_scheme", self.scheme)
+        return path
+
+    @classmethod
+    def from_netcdf(cls, path: str | Path) -> Result:
+        """Read a file written by :meth:`to_netcdf`."""
+        import netCDF4
+
+        with netCDF4.Dataset(path) as root:
+            names = json.loads(root.getncattr("msmcore_components"))
+            wall_s = float(root.getncattr("msmcore_wall_s"))
+            scheme = str(root.getncattr("msmcore_scheme"))
+        datasets, timings = {}, {}
+        for name in names:
+            with xr.open_dataset(path, group=name, engine="netcdf4") as ds:
+                loaded = ds.load()
+            timings[name] = json.loads(loaded.attrs.pop("timings", "{}"))
+            datasets[name] = loaded
+        return cls(datasets, timings, wall_s, scheme)

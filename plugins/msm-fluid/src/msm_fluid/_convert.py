@@ -1,0 +1,131 @@
+"""Converters for the diffusion component's structured settings.
+
+Each converter is a callable with a readable ``__name__`` (msmcore's
+:class:`~msmcore.settings.Setting` puts it in its error message: "setting
+'shape' of component 'macro' must be a tuple of 1 to 3 positive integers,
+got ...") and raises :class:`ValueError` saying what exactly is wrong.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["Converter", "cell_points", "positive_float", "shape_tuple", "spacing_value"]
+
+#: A cell index as written by the user: a flat index, or one index per axis.
+CellIndex = int | tuple[int, ...]
+
+
+class Converter:
+    """A named conversion function usable as a Setting type.
+
+    Parameters
+    ----------
+    name
+        What a valid value is, e.g. ``"a positive float"``.
+    func
+        Converts a raw value or raises :class:`ValueError`/:class:`TypeError`.
+    """
+
+    def __init__(self, name: str, func: Callable[[Any], Any]) -> None:
+        self.__name__ = name
+        self._func = func
+
+    def __call__(self, value: Any) -> Any:
+        return self._func(value)
+
+    def __repr__(self) -> str:
+        return f"Converter({self.__name__!r})"
+
+
+def _integer(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, float, str)):
+        raise ValueError(f"{what} {value!r} is not an integer")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{what} {value!r} is not an integer")
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not an integer") from None
+
+
+def _positive(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+        raise ValueError(f"{what} {value!r} is not a number")
+    number = float(value)
+    if not math.isfinite(number) or number <= 0.0:
+        raise ValueError(f"{what} {value!r} is not a finite number > 0")
+    return number
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    if isinstance(value, (numbers.Integral, str)) and not isinstance(value, bool):
+        value = (value,)
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise ValueError("not a sequence of cell counts") from None
+    if not 1 <= len(items) <= 3:
+        raise ValueError(f"it has {len(items)} axes")
+    shape = tuple(_integer(n, f"cell count of axis {a}") for a, n in enumerate(items))
+    for a, n in enumerate(shape):
+        if n < 1:
+            raise ValueError(f"axis {a} has {n} cells")
+    return shape
+
+
+def _spacing(value: Any) -> float | tuple[float, ...]:
+    if isinstance(value, (numbers.Real, str)) and not isinstance(value, bool):
+        return _positive(value, "spacing")
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise ValueError("not a number or a sequence of numbers") from None
+    if not 1 <= len(items) <= 3:
+        raise ValueError(f"it has {len(items)} entries")
+    return tuple(_positive(h, f"spacing of axis {a}") for a, h in enumerate(items))
+
+
+def _cell_index(key: Any) -> CellIndex:
+    if isinstance(key, str):
+        text = key.strip().strip("()[]").strip()
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if not parts:
+            raise ValueError(f"cell index {key!r} is empty")
+        if len(parts) == 1 and "," not in text:
+            return _integer(parts[0], "cell index")
+        return tuple(_integer(p, "cell index") for p in parts)
+    if isinstance(key, (tuple, list)):
+        return tuple(_integer(p, "cell index") for p in key)
+    return _integer(key, "cell index")
+
+
+def _points(value: Any) -> dict[CellIndex, float]:
+    if not isinstance(value, Mapping):
+        raise ValueError("not a mapping of cell index -> value")
+    points: dict[CellIndex, float] = {}
+    for key, val in value.items():
+        index = _cell_index(key)
+        if isinstance(val, bool) or not isinstance(val, (numbers.Real, str)):
+            raise ValueError(f"value {val!r} of cell {key!r} is not a number")
+        number = float(val)
+        if not math.isfinite(number):
+            raise ValueError(f"value {val!r} of cell {key!r} is not finite")
+        points[index] = number
+    return points
+
+
+#: Float strictly greater than zero.
+positive_float = Converter("a finite float > 0", lambda v: _positive(v, "value"))
+#: Grid shape: an int or a sequence of 1 to 3 positive ints, returned as a tuple.
+shape_tuple = Converter("a tuple of 1 to 3 positive integers", _shape)
+#: Spacing: one positive float for every axis, or one per axis.
+spacing_value = Converter("a float > 0 or a tuple of floats > 0 (one per axis)", _spacing)
+#: Cell index -> value; keys are ints (flat index), tuples, or strings "25" / "3,4".
+cell_points = Converter(
+    "a mapping from cell index (int, tuple, or a string like '25' or '3,4') to a float",
+    _points,
+)

@@ -1,0 +1,375 @@
+"""The ``fluid.diffusion`` component: du/dt = D lap(u) + s on a structured grid."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import numpy as np
+from petsc4py import PETSc
+
+import msmcore as msm
+from msm_fluid._convert import CellIndex, cell_points, positive_float, shape_tuple, spacing_value
+from msm_fluid.grid import AXIS_NAMES, CellGrid
+from msm_fluid.laplacian import BOUNDARY_RULES, assemble_laplacian, stencil_needs
+
+__all__ = ["Diffusion"]
+
+logger = logging.getLogger(__name__)
+
+_STATE_PORTS = ("state_out", "state_in", "source_in")
+
+
+class Diffusion(msm.Component):
+    """Diffusion du/dt = D lap(u) + s on a 1D/2D/3D cell-centred grid (PETSc DMDA).
+
+    The Laplacian is assembled once as a PETSc matrix. ``method="explicit"``
+    takes forward-Euler steps ``u += dt (D L u + s)`` (one MatMult and two
+    AXPYs); ``method="implicit"`` takes backward-Euler steps
+    ``(I - dt D L) u_new = u + dt s`` with a KSP that is set up once and
+    reused. Boundary rules are described in :mod:`msm_fluid.laplacian`.
+
+    Ports
+    -----
+    state_out (output)
+        The field, in ``units``; coordinates are the cell centres
+        ``(i + 1/2) h`` named ``x``, ``y``, ``z``. Its array *is* the state
+        and the memory of :attr:`state_vec` (no copy).
+    state_in (optional input)
+        Same description; :meth:`receive` copies it into the state.
+    source_in (optional input)
+        Source ``s`` in ``units/s``, read at every step (zero when unconnected).
+
+    Notes
+    -----
+    The DMDA is built on :attr:`comm` (``PETSc.COMM_SELF`` when ``None``).
+    Port arrays hold this rank's owned box of the grid; only serial runs are
+    tested so far. KSP options can be overridden from the PETSc options
+    database with the prefix ``<name>_`` (e.g. ``-macro_ksp_type gmres``).
+    """
+
+    shape = msm.Setting(shape_tuple, doc="cells per axis (1 to 3 axes)")
+    spacing = msm.Setting(spacing_value, default=1.0, units="m", doc="cell width, one for all axes or one per axis")
+    D = msm.Setting(positive_float, units="m^2/s", doc="diffusion coefficient")
+    dt = msm.Setting(positive_float, units="s", doc="time step")
+    method = msm.Setting(str, default="explicit", choices=("explicit", "implicit"),
+                         doc="forward Euler or backward Euler (KSP)")
+    boundary = msm.Setting(str, default="neumann", choices=BOUNDARY_RULES,
+                           doc="zero flux, fixed boundary cells, or MUSCLE3's copied increment")
+    boundary_value = msm.Setting(float, default=0.0, doc="value of the boundary cells (dirichlet)")
+    initial = msm.Setting(float, default=0.0, doc="initial value in every cell")
+    initial_points = msm.Setting(cell_points, default={}, doc="cell index -> initial value overrides")
+    units = msm.Setting(str, default="1", doc="units of the field")
+    ksp_type = msm.Setting(str, default="cg", doc="PETSc KSP type of the implicit solve")
+    pc_type = msm.Setting(str, default="jacobi", doc="PETSc PC type of the implicit solve")
+    ksp_rtol = msm.Setting(positive_float, default=1e-12, doc="relative tolerance of the implicit solve")
+
+    def __init__(self, name: str | None = None, **settings: Any) -> None:
+        super().__init__(name, **settings)
+        self._spacing: tuple[float, ...] = self._check_spacing()
+        self._points: dict[tuple[int, ...], float] = self._check_points()
+        self._check_method()
+        self._grid: CellGrid | None = None
+        self._grid_comm: Any = None
+        self._arrays_out = False
+        self._u: np.ndarray | None = None
+        self._u_in: np.ndarray | None = None
+        self._s: np.ndarray | None = None
+        self._work: np.ndarray | None = None
+        self._x: PETSc.Vec | None = None
+        self._sv: PETSc.Vec | None = None
+        self._w: PETSc.Vec | None = None
+        self._L: PETSc.Mat | None = None
+        self._A: PETSc.Mat | None = None
+        self._A_dt: float | None = None
+        self._lift: PETSc.Vec | None = None
+        self._ksp: PETSc.KSP | None = None
+        self._bidx = np.empty(0, dtype=np.int64)
+
+    # -- validation -----------------------------------------------------------
+    def _where(self, setting: str) -> str:
+        return f"setting '{setting}' of component '{self.name}'"
+
+    def _check_spacing(self) -> tuple[float, ...]:
+        dim = len(self.shape)
+        spacing = self.spacing
+        if isinstance(spacing, float):
+            return (spacing,) * dim
+        if len(spacing) != dim:
+            raise msm.ConfigurationError(
+                f"{self._where('spacing')} has {len(spacing)} entries {spacing} but 'shape' "
+                f"{self.shape} has {dim} axes; give one float for all axes or {dim} floats"
+            )
+        return tuple(spacing)
+
+    def _check_points(self) -> dict[tuple[int, ...], float]:
+        points: dict[tuple[int, ...], float] = {}
+        shape = self.shape
+        total = int(np.prod(shape))
+        for key, value in self.initial_points.items():
+            index: CellIndex = key
+            if isinstance(index, int):
+                if not 0 <= index < total:
+                    raise msm.ConfigurationError(
+                        f"{self._where('initial_points')}: flat cell index {key} is outside the "
+                        f"grid of shape {shape}; flat indices run from 0 to {total - 1}"
+                    )
+                cell = tuple(int(i) for i in np.unravel_index(index, shape))
+            else:
+                if len(index) != len(shape) or any(not 0 <= i < n for i, n in zip(index, shape)):
+                    raise msm.ConfigurationError(
+                        f"{self._where('initial_points')}: cell {key} is outside the grid of shape "
+                        f"{shape}; give {len(shape)} indices with 0 <= index < cells on that axis, "
+                        "or one flat (C-order) index"
+                    )
+                cell = tuple(index)
+            if self.boundary == "dirichlet" and any(i in (0, n - 1) for i, n in zip(cell, shape)):
+                raise msm.ConfigurationError(
+                    f"{self._where('initial_points')}: cell {key} is a boundary cell, which "
+                    f"boundary='dirichlet' holds at boundary_value={self.boundary_value}; "
+                    "set boundary_value instead or use an interior cell"
+                )
+            points[cell] = value
+        return points
+
+    def _check_method(self) -> None:
+        if self.boundary == "copy-increment":
+            if self.method != "explicit":
+                raise msm.ConfigurationError(
+                    f"component '{self.name}': boundary='copy-increment' (MUSCLE3's rule "
+                    "dU[0] = dU[1]) defines an explicit increment only; use method='explicit', "
+                    "or boundary='neumann' or 'dirichlet' with method='implicit'"
+                )
+            if min(self.shape) < 3:
+                raise msm.ConfigurationError(
+                    f"component '{self.name}': boundary='copy-increment' copies the increment of "
+                    f"the inward neighbour and needs >= 3 cells on every axis; 'shape' is {self.shape}"
+                )
+        if self.method == "explicit":
+            limit = self.stability_limit()
+            if self.dt > limit * (1.0 + 1e-12):
+                raise msm.ConfigurationError(
+                    f"{self._where('dt')}: dt={self.dt:g} exceeds the explicit stability limit "
+                    f"h_min^2/(2*dim*D) = {min(self._spacing):g}^2/(2*{len(self.shape)}*{self.D:g}) "
+                    f"= {limit:.6g}; use dt <= {limit:.6g} or method='implicit'"
+                )
+
+    def stability_limit(self) -> float:
+        """The explicit step limit ``h_min^2 / (2 dim D)`` checked at construction."""
+        return min(self._spacing) ** 2 / (2 * len(self.shape) * self.D)
+
+    # -- ports ----------------------------------------------------------------
+    def declare_ports(self) -> list[msm.Port]:
+        coords = {AXIS_NAMES[a]: (np.arange(n) + 0.5) * self._spacing[a] for a, n in enumerate(self.shape)}
+        return [
+            msm.Port.output("state_out", self.shape, units=self.units, coords=coords,
+                            doc="the field (the state itself)"),
+            msm.Port.input("state_in", self.shape, units=self.units, coords=coords, required=False,
+                           doc="replaces the state when received"),
+            msm.Port.input("source_in", self.shape, units=f"{self.units}/s", coords=coords,
+                           required=False, doc="source term s, added at every step"),
+        ]
+
+    def port_array(self, name: str) -> np.ndarray:
+        """The array behind port ``name``; ``state_out``'s is the state vector's memory."""
+        if name not in _STATE_PORTS:
+            return super().port_array(name)
+        self._ensure_grid()
+        self._arrays_out = True
+        array = {"state_out": self._u, "state_in": self._u_in, "source_in": self._s}[name]
+        assert array is not None
+        return array
+
+    @property
+    def grid(self) -> CellGrid:
+        """The grid (its DMDA is ``grid.dm``), built on first use on :attr:`comm`."""
+        return self._ensure_grid()
+
+    @property
+    def state_vec(self) -> PETSc.Vec:
+        """The PETSc global vector of the state, over ``port_array("state_out")``'s memory."""
+        self._ensure_grid()
+        assert self._x is not None
+        return self._x
+
+    def _ensure_grid(self) -> CellGrid:
+        if self._grid is not None:
+            return self._grid
+        width, box = stencil_needs(self.boundary)
+        grid = CellGrid(self.shape, self._spacing, self.comm, stencil_width=width, box_stencil=box)
+        if grid.comm.getSize() > 1:
+            logger.warning("component '%s': distributed fluid.diffusion is untested", self.name)
+        dtype = np.dtype(PETSc.ScalarType)
+        self._u = np.zeros(grid.local_shape, dtype=dtype)
+        self._u_in = np.zeros(grid.local_shape, dtype=dtype)
+        self._s = np.zeros(grid.local_shape, dtype=dtype)
+        self._work = np.zeros(grid.local_shape, dtype=dtype)
+        self._x = grid.create_vec(self._u)
+        self._sv = grid.create_vec(self._s)
+        self._w = grid.create_vec(self._work)
+        self._grid, self._grid_comm = grid, self.comm
+        return grid
+
+    # -- lifecycle ------------------------------------------------------------
+    def initialize(self) -> None:
+        """Build the grid and operators and set the initial condition."""
+        if self._grid is not None and self.comm is not self._grid_comm:
+            if self._arrays_out:
+                raise msm.CouplingError(
+                    f"component '{self.name}': its communicator changed after its port arrays "
+                    "were handed out; set Component.comm before asking for port arrays"
+                )
+            self._destroy()
+            self._grid = None
+        grid = self._ensure_grid()
+        self._destroy_operators()
+        u = self._u
+        assert u is not None
+        u[...] = self.initial
+        for cell, value in self._points.items():
+            local = tuple(i - s for i, (s, e) in zip(cell, grid.owned))
+            if all(0 <= i < e - s for i, (s, e) in zip(cell, grid.owned)):
+                u[local] = value
+        self._bidx = np.flatnonzero(grid.boundary_mask()) if self.boundary == "dirichlet" else self._bidx[:0]
+        self._hold_boundary()
+        self._L = assemble_laplacian(grid, self.boundary)
+        if self.method == "implicit":
+            self._setup_implicit(self.dt)
+        logger.info("component '%s': %s diffusion on %s cells, boundary %s, D=%g, dt=%g",
+                    self.name, self.method, self.shape, self.boundary, self.D, self.dt)
+
+    def receive(self, port: str) -> None:
+        """Take ``state_in`` as the new state; ``source_in`` is read at each step."""
+        if port == "state_in":
+            assert self._u is not None and self._u_in is not None
+            self._u[...] = self._u_in
+        elif port not in self.ports:
+            super().port(port)  # raises the "no such port" error
+
+    def step(self, dt: float) -> None:
+        """Advance the state by one step of length ``dt``."""
+        if self._L is None:
+            raise msm.CouplingError(f"component '{self.name}': step() called before initialize()")
+        x, sv, w = self._x, self._sv, self._w
+        assert x is not None and sv is not None and w is not None
+        x.stateIncrease()  # the arrays may have been written through NumPy
+        sv.stateIncrease()
+        if self.method == "explicit":
+            self._L.mult(x, w)
+            x.axpy(dt * self.D, w)
+            x.axpy(dt, sv)
+            self._hold_boundary()
+        else:
+            self._implicit_step(dt)
+
+    # -- implicit solve ---------------------------------------------------------
+    def _setup_implicit(self, dt: float) -> None:
+        """Assemble A = I - dt D L (Dirichlet rows/columns eliminated) and set up the KSP."""
+        L, grid = self._L, self._grid
+        assert L is not None and grid is not None
+        A = L.duplicate(copy=True)
+        A.scale(-dt * self.D)
+        A.shift(1.0)
+        if self._lift is not None:
+            self._lift.destroy()
+            self._lift = None
+        if self._bidx.size:
+            rows = grid.owned_to_local(self._bidx)
+            A.zeroRowsColumnsLocal(rows, diag=1.0)
+            if self.boundary_value != 0.0:
+                # Moving the held boundary values to the right-hand side keeps A symmetric.
+                held = L.createVecRight()
+                held.set(0.0)
+                held.getArray()[self._bidx] = self.boundary_value
+                self._lift = L.createVecLeft()
+                L.mult(held, self._lift)
+                self._lift.scale(dt * self.D)
+                held.destroy()
+        if self._ksp is None:
+            ksp = PETSc.KSP().create(comm=grid.comm)
+            ksp.setOptionsPrefix(re.sub(r"\W", "_", self.name) + "_")
+            ksp.setType(self.ksp_type)
+            ksp.getPC().setType(self.pc_type)
+            ksp.setTolerances(rtol=self.ksp_rtol)
+            ksp.setInitialGuessNonzero(True)
+            self._ksp = ksp
+        self._ksp.setOperators(A)
+        self._ksp.setFromOptions()
+        self._ksp.setUp()
+        if self._A is not None:
+            self._A.destroy()
+        self._A, self._A_dt = A, dt
+
+    def _implicit_step(self, dt: float) -> None:
+        """Solve (I - dt D L) u_new = u + dt s (+ the Dirichlet lift), in place."""
+        if self._A_dt is None or abs(dt - self._A_dt) > 1e-12 * self._A_dt:
+            logger.debug("component '%s': reassembling the implicit operator for dt=%g", self.name, dt)
+            self._setup_implicit(dt)
+        dt = float(self._A_dt)  # type: ignore[arg-type]
+        x, w, ksp = self._x, self._w, self._ksp
+        assert x is not None and w is not None and ksp is not None and self._work is not None
+        w.waxpy(dt, self._sv, x)  # w = dt s + u
+        if self._lift is not None:
+            w.axpy(1.0, self._lift)
+        if self._bidx.size:
+            w.stateIncrease()
+            np.put(self._work, self._bidx, self.boundary_value)
+        ksp.solve(w, x)
+        reason = ksp.getConvergedReason()
+        if reason < 0:
+            names = {v: k for k, v in vars(PETSc.KSP.ConvergedReason).items() if isinstance(v, int)}
+            raise msm.ConvergenceError(
+                f"component '{self.name}': the implicit solve at t={self.t:g} did not converge "
+                f"({names.get(reason, reason)} after {ksp.getIterationNumber()} iterations); "
+                "try other 'ksp_type'/'pc_type' settings, a looser 'ksp_rtol' or a smaller 'dt'"
+            )
+
+    def _hold_boundary(self) -> None:
+        if self._bidx.size:
+            assert self._u is not None
+            np.put(self._u, self._bidx, self.boundary_value)
+
+    # -- state ----------------------------------------------------------------
+    def save_state(self) -> dict[str, Any]:
+        """Snapshot of the state, the input arrays and the time (copies)."""
+        self._ensure_grid()
+        assert self._u is not None and self._u_in is not None and self._s is not None
+        return {
+            "u": self._u.copy(),
+            "state_in": self._u_in.copy(),
+            "source_in": self._s.copy(),
+            "t": self.t,
+            "other": {k: v.copy() for k, v in self._arrays.items()},
+        }
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Refill the arrays in place from :meth:`save_state` (the Vecs keep their memory)."""
+        self._ensure_grid()
+        assert self._u is not None and self._u_in is not None and self._s is not None
+        self._u[...] = state["u"]
+        self._u_in[...] = state["state_in"]
+        self._s[...] = state["source_in"]
+        for k, v in state["other"].items():
+            self._arrays[k][...] = v
+        self.t = state["t"]
+
+    def finalize(self) -> None:
+        """Destroy the PETSc objects; the port arrays stay readable."""
+        self._destroy()
+
+    def _destroy_operators(self) -> None:
+        for obj in (self._ksp, self._A, self._L, self._lift):
+            if obj is not None:
+                obj.destroy()
+        self._ksp = self._A = self._L = self._lift = None
+        self._A_dt = None
+
+    def _destroy(self) -> None:
+        self._destroy_operators()
+        for vec in (self._x, self._sv, self._w):
+            if vec is not None:
+                vec.destroy()
+        self._x = self._sv = self._w = None
+        if self._grid is not None:
+            self._grid.destroy()

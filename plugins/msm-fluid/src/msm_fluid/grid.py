@@ -1,0 +1,203 @@
+"""A structured cell-centred grid on a PETSc DMDA.
+
+The grid maps NumPy's C-ordered axes onto the DMDA: NumPy axis 0 ("x") is the
+DMDA's *slowest* axis, the last NumPy axis its fastest. With that mapping the
+owned part of a DMDA global vector, read as a C-ordered NumPy array, is indexed
+``u[i0, i1, i2]`` exactly like the grid the user describes with ``shape``,
+so a component can hand that array out without copying or transposing.
+
+Everything here is built on the communicator it is given; with more than one
+rank the DMDA splits the box and :attr:`CellGrid.owned` and
+:attr:`CellGrid.ghosted` describe this rank's part (only serial runs are
+exercised by the tests today).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from petsc4py import PETSc
+
+__all__ = ["AXIS_NAMES", "CellGrid", "petsc_comm"]
+
+logger = logging.getLogger(__name__)
+
+#: Coordinate names of NumPy axes 0, 1, 2.
+AXIS_NAMES: tuple[str, ...] = ("x", "y", "z")
+
+
+def petsc_comm(comm: Any) -> PETSc.Comm:
+    """Return the PETSc communicator for ``comm``.
+
+    Parameters
+    ----------
+    comm
+        ``None`` (serial: ``PETSc.COMM_SELF``), a ``PETSc.Comm``, or an mpi4py
+        communicator.
+
+    Returns
+    -------
+    petsc4py.PETSc.Comm
+        The communicator to build PETSc objects on. ``COMM_WORLD`` is never
+        chosen implicitly.
+    """
+    if comm is None:
+        return PETSc.COMM_SELF
+    if isinstance(comm, PETSc.Comm):
+        return comm
+    return PETSc.Comm(comm)
+
+
+class CellGrid:
+    """A box of cells on a DMDA, with cell-centre coordinates.
+
+    Parameters
+    ----------
+    shape
+        Cells per axis (1 to 3 axes), in NumPy axis order.
+    spacing
+        Cell width per axis.
+    comm
+        Communicator (see :func:`petsc_comm`).
+    stencil_width
+        Ghost layer width the operators need (1 for the 5/7-point Laplacian).
+    box_stencil
+        Whether operators couple diagonal neighbours (needed by stencils whose
+        centre is not the row's own cell).
+
+    Attributes
+    ----------
+    dm : petsc4py.PETSc.DMDA
+        The distributed array.
+    owned : tuple of (int, int)
+        Half-open global index ranges this rank owns, per NumPy axis.
+    ghosted : tuple of (int, int)
+        Ranges of this rank's ghosted local box, per NumPy axis.
+    """
+
+    def __init__(
+        self,
+        shape: Sequence[int],
+        spacing: Sequence[float],
+        comm: Any = None,
+        *,
+        stencil_width: int = 1,
+        box_stencil: bool = False,
+    ) -> None:
+        self.shape: tuple[int, ...] = tuple(int(n) for n in shape)
+        self.spacing: tuple[float, ...] = tuple(float(h) for h in spacing)
+        if len(self.spacing) != len(self.shape):
+            raise ValueError(f"spacing {self.spacing} does not match shape {self.shape}")
+        self.comm = petsc_comm(comm)
+        stype = PETSc.DMDA.StencilType.BOX if box_stencil else PETSc.DMDA.StencilType.STAR
+        self.dm = PETSc.DMDA().create(
+            dim=self.dim,
+            dof=1,
+            sizes=self.shape[::-1],  # DMDA's x is the fastest (last NumPy) axis
+            stencil_width=stencil_width,
+            stencil_type=stype,
+            boundary_type=(PETSc.DM.BoundaryType.NONE,) * self.dim,
+            comm=self.comm,
+        )
+        self.dm.setUp()
+        self.owned: tuple[tuple[int, int], ...] = tuple(
+            (int(s), int(e)) for s, e in self.dm.getRanges()[::-1]
+        )
+        self.ghosted: tuple[tuple[int, int], ...] = tuple(
+            (int(s), int(e)) for s, e in self.dm.getGhostRanges()[::-1]
+        )
+        logger.debug("grid %s spacing %s on %d rank(s), owned %s",
+                     self.shape, self.spacing, self.comm.getSize(), self.owned)
+
+    # -- geometry -----------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        """Number of axes."""
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """Number of cells in the whole grid."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def local_shape(self) -> tuple[int, ...]:
+        """Shape of this rank's owned box (the whole grid in serial)."""
+        return tuple(e - s for s, e in self.owned)
+
+    @property
+    def local_size(self) -> int:
+        """Number of cells this rank owns."""
+        return int(np.prod(self.local_shape, dtype=np.int64))
+
+    def coordinates(self) -> dict[str, np.ndarray]:
+        """Cell-centre coordinates of the whole grid, ``(i + 1/2) h``, by axis name."""
+        return {
+            AXIS_NAMES[a]: (np.arange(n, dtype=np.float64) + 0.5) * self.spacing[a]
+            for a, n in enumerate(self.shape)
+        }
+
+    # -- indices ------------------------------------------------------------
+    def owned_indices(self) -> tuple[np.ndarray, ...]:
+        """Global NumPy indices of the owned cells, one flat array per axis, C order."""
+        axes = [np.arange(s, e, dtype=np.int64) for s, e in self.owned]
+        return tuple(g.ravel() for g in np.meshgrid(*axes, indexing="ij"))
+
+    def local_index(self, index: Sequence[np.ndarray]) -> np.ndarray:
+        """Ghosted-local flat indices of cells given by global NumPy indices.
+
+        These are the indices ``Mat.setValuesLocal`` expects on a matrix from
+        :meth:`create_matrix`.
+        """
+        flat = np.zeros(np.shape(index[0]), dtype=np.int64)
+        for a, (s, e) in enumerate(self.ghosted):
+            flat = flat * (e - s) + (np.asarray(index[a]) - s)
+        return flat.astype(PETSc.IntType)
+
+    def owned_to_local(self, flat: np.ndarray) -> np.ndarray:
+        """Ghosted-local flat indices of cells given by flat indices into the owned box."""
+        owned = np.unravel_index(np.asarray(flat, dtype=np.int64), self.local_shape)
+        return self.local_index(tuple(i + s for i, (s, _) in zip(owned, self.owned)))
+
+    def boundary_mask(self) -> np.ndarray:
+        """Boolean mask over the owned box: True for cells on a face of the grid."""
+        mask = np.zeros(self.local_shape, dtype=bool)
+        for a, n in enumerate(self.shape):
+            s, e = self.owned[a]
+            index = [slice(None)] * self.dim
+            for face in (0, n - 1):
+                if s <= face < e:
+                    index[a] = face - s
+                    mask[tuple(index)] = True
+        return mask
+
+    # -- PETSc objects ----------------------------------------------------------
+    def create_matrix(self) -> PETSc.Mat:
+        """An AIJ matrix preallocated for the grid's stencil, with the DMDA's local numbering."""
+        self.dm.setMatType(PETSc.Mat.Type.AIJ)
+        return self.dm.createMatrix()
+
+    def create_vec(self, array: np.ndarray) -> PETSc.Vec:
+        """A global vector of the grid over ``array``'s memory (no copy).
+
+        Parameters
+        ----------
+        array
+            C-contiguous array of dtype ``PETSc.ScalarType`` and shape
+            :attr:`local_shape`; the caller keeps it alive as long as the vector.
+        """
+        if array.shape != self.local_shape or not array.flags.c_contiguous:
+            raise ValueError(f"array must be C-contiguous of shape {self.local_shape}")
+        if array.dtype != np.dtype(PETSc.ScalarType):
+            raise ValueError(f"array must have dtype {np.dtype(PETSc.ScalarType)}")
+        vec = PETSc.Vec().createWithArray(
+            array.reshape(-1), size=(self.local_size, self.size), comm=self.comm
+        )
+        return vec
+
+    def destroy(self) -> None:
+        """Release the DMDA."""
+        self.dm.destroy()

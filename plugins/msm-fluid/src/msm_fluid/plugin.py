@@ -1,0 +1,20 @@
+"""Entry point of the msm-fluid plugin: registers its components with msmcore."""
+
+from __future__ import annotations
+
+from msmcore import hookimpl
+from msmcore.hookspecs import RegisterComponent
+
+
+@hookimpl
+def msm_register_components(register: RegisterComponent) -> None:
+    """Register ``fluid.diffusion``."""
+    from msm_fluid.diffusion import Diffusion  # imported when msmcore asks, not before
+
+    register("fluid.diffusion", Diffusion)
+
+
+@hookimpl
+def msm_plugin_info() -> dict[str, str]:
+    """Describe the plugin for ``msm plugins``."""
+    return {"description": "continuum transport on structured PETSc DMDA grids"}

@@ -1,0 +1,122 @@
+"""Ports, zero copy, receive and save/restore of fluid.diffusion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import msmcore as msm
+from msm_fluid import Diffusion
+
+
+def started(method: str, **extra) -> Diffusion:
+    dt = 0.02 if method == "explicit" else 0.5
+    c = Diffusion(name="macro", shape=(9, 7), spacing=(0.5, 0.4), D=1.0, dt=dt, method=method,
+                  units="mol/m^3", **extra)
+    c.initialize()
+    rng = np.random.default_rng(11)
+    c.port_array("state_out")[...] = rng.random((9, 7))
+    c.port_array("source_in")[...] = rng.random((9, 7)) - 0.5
+    return c
+
+
+def test_ports_describe_the_field() -> None:
+    # Cell centres are (i + 1/2) h per axis; the source is per second.
+    c = Diffusion(shape=(4, 3), spacing=(0.5, 2.0), D=1.0, dt=0.01, units="K")
+    ports = c.ports
+    assert set(ports) == {"state_out", "state_in", "source_in"}
+    assert ports["state_out"].direction is msm.Direction.OUT
+    assert not ports["state_in"].required and not ports["source_in"].required
+    spec = ports["state_out"].spec
+    assert spec.shape == (4, 3) and spec.units == "K"
+    np.testing.assert_array_equal(spec.coords["x"], [0.25, 0.75, 1.25, 1.75])
+    np.testing.assert_array_equal(spec.coords["y"], [1.0, 3.0, 5.0])
+    assert ports["source_in"].spec.units == "K/s"
+    assert ports["state_in"].spec.coords["x"] is not None
+
+
+@pytest.mark.parametrize("method", ["explicit", "implicit"])
+def test_state_out_is_the_petsc_vec_memory_and_never_replaced(method: str) -> None:
+    # Zero copy: the port array is the same object before and after steps and
+    # is the memory of the PETSc Vec the operators act on.
+    c = Diffusion(shape=(6, 5), D=1.0, dt=0.1, method=method, initial=1.0,
+                  initial_points={"2,2": 5.0})
+    early = c.port_array("state_out")  # may be asked before initialize
+    c.initialize()
+    u = c.port_array("state_out")
+    assert u is early
+    vec_array = c.state_vec.getArray(readonly=True)
+    assert np.shares_memory(u, vec_array)
+    assert u.flags.c_contiguous and u.shape == (6, 5)
+    c.advance(0.5)
+    assert c.port_array("state_out") is u
+    np.testing.assert_array_equal(c.state_vec.getArray(readonly=True).reshape(6, 5), u)
+    assert u[2, 2] < 5.0  # the steps acted on this very array
+    # Writes through NumPy are seen by PETSc (and the next step).
+    u[...] = 0.0
+    assert c.state_vec.norm() == 0.0
+    c.step(0.1)
+    assert np.all(u == 0.0)
+
+
+def test_receive_state_in_replaces_the_state() -> None:
+    # Exact: after receive, the state is the received array, bit for bit.
+    c = started("explicit")
+    u = c.port_array("state_out")
+    incoming = c.port_array("state_in")
+    incoming[...] = np.arange(63, dtype=float).reshape(9, 7)
+    c.receive("state_in")
+    np.testing.assert_array_equal(u, incoming)
+    assert c.port_array("state_out") is u
+    c.receive("source_in")  # accepted: the source is read at every step
+    with pytest.raises(msm.CouplingError, match="has no port 'nope'"):
+        c.receive("nope")
+
+
+@pytest.mark.parametrize("method", ["explicit", "implicit"])
+def test_save_restore_round_trip_continues_bit_identically(method: str) -> None:
+    # Restoring a snapshot and repeating the same steps must give the same bits
+    # (nothing that influences a step lives outside the snapshot).
+    c = started(method)
+    dt = c.dt
+    u = c.port_array("state_out")
+    c.advance(3 * dt)
+    snapshot = c.save_state()
+    saved_u, saved_t = u.copy(), c.t
+    c.advance(7 * dt)
+    reference, t_ref = u.copy(), c.t
+    assert not np.array_equal(reference, saved_u)
+    c.port_array("source_in")[...] += 1.0  # changed after the snapshot: must be restored too
+    c.restore_state(snapshot)
+    assert c.port_array("state_out") is u
+    assert np.shares_memory(u, c.state_vec.getArray(readonly=True))
+    np.testing.assert_array_equal(u, saved_u)
+    assert c.t == saved_t
+    c.advance(7 * dt)
+    np.testing.assert_array_equal(u, reference)
+    assert c.t == t_ref
+    snapshot["u"][...] = -1.0  # the snapshot is a copy, not a view
+    assert not np.any(u == -1.0)
+
+
+def test_step_before_initialize_is_a_clear_error() -> None:
+    c = Diffusion(name="macro", shape=(4,), D=1.0, dt=0.1)
+    with pytest.raises(msm.CouplingError, match=r"component 'macro': step\(\) called before initialize\(\)"):
+        c.step(0.1)
+
+
+def test_implicit_reassembles_for_a_different_step_and_finalize_releases() -> None:
+    # A step of another length uses (I - h D L) for that h: the eigenmode
+    # factor is 1 / (1 - h D lam) with h = 0.3 (exact, to the KSP tolerance).
+    n, D = 16, 1.0
+    c = Diffusion(shape=(n,), D=D, dt=1.0, method="implicit")
+    c.initialize()
+    v = np.cos(np.pi * (np.arange(n) + 0.5) / n)
+    lam = -4.0 * np.sin(np.pi / (2 * n)) ** 2
+    u = c.port_array("state_out")
+    u[...] = v
+    c.step(1.0)
+    c.step(0.3)
+    np.testing.assert_allclose(u, v / (1 - D * lam) / (1 - 0.3 * D * lam), rtol=0, atol=1e-11)
+    c.finalize()
+    assert c.port_array("state_out") is u  # arrays outlive the PETSc objects

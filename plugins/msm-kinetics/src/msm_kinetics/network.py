@@ -1,0 +1,345 @@
+"""``kinetics.network``: a mass-action reaction network in every cell of a field."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+import msmcore as msm
+from msm_kinetics.antimony_subset import ReactionModel, parse_model
+from msmcore.errors import ConfigurationError, CouplingError
+
+__all__ = ["Network", "cell_shape"]
+
+logger = logging.getLogger(__name__)
+
+
+def cell_shape(value: Any) -> tuple[int, ...]:
+    """Convert a ``shape`` setting: a positive int or a sequence of positive ints.
+
+    Parameters
+    ----------
+    value
+        ``100``, ``(100,)``, ``[10, 20]``...
+
+    Returns
+    -------
+    tuple of int
+
+    Raises
+    ------
+    ValueError
+        When a dimension is not a positive integer (the setting machinery turns
+        it into a :class:`msmcore.ConfigurationError`).
+    """
+    dims = (value,) if isinstance(value, (int, np.integer)) else value
+    if isinstance(dims, (str, bytes)) or not isinstance(dims, Sequence) or len(dims) == 0:
+        raise ValueError("expected a positive integer or a non-empty sequence of them")
+    out = []
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+            raise ValueError(f"dimension {d!r} is not a positive integer")
+        out.append(int(d))
+    return tuple(out)
+
+
+class Network(msm.Component):
+    """Mass-action reaction network in every cell of a field (explicit Euler).
+
+    The model is a string in the Antimony subset of
+    :mod:`msm_kinetics.antimony_subset`, e.g. ``"J: U -> ; k*U; k = 4.05e4"``.
+    Every cell holds its own concentrations and reacts independently. One
+    step of length ``dt`` computes, for all cells at once,
+    ``r[cell, j] = k_j * prod_s c[cell, s]**order[j, s]`` and then
+    ``c += dt * (r @ N.T)`` with ``N`` the stoichiometry matrix
+    (species x reactions), the product summed over the non-zero entries of
+    ``N`` (a reaction whose rate overflows poisons only the species it changes).
+    The Python loops run over the network (reactions, factors, non-zero
+    stoichiometric entries), never over cells.
+
+    Ports
+    -----
+    state_in (optional input)
+        Concentrations per cell, shape ``shape`` (one species) or
+        ``(*shape, nspecies)``; receiving it makes it the new state (the micro
+        side of a macro-micro coupling).
+    state_out (output)
+        The state itself (same array, updated in place), units ``units``.
+    rates_out (output)
+        Reaction rates at the current state, ``(*shape, nreactions)`` (or
+        ``shape`` for one reaction), units ``units/s``.
+
+    Notes
+    -----
+    ``rates_out`` always holds the rates of the current ``state_out``: they are
+    recomputed after :meth:`initialize`, every step, :meth:`receive` and
+    :meth:`restore_state`. Code that writes into ``state_out`` directly must call
+    :meth:`compute_rates` afterwards.
+    """
+
+    key = "kinetics.network"
+
+    model: msm.Setting[str] = msm.Setting(str, doc="reaction network in the Antimony subset (see the README)")
+    shape: msm.Setting[tuple[int, ...]] = msm.Setting(
+        cell_shape, default=(1,), doc="cells the network runs in"
+    )
+    dt: msm.Setting[float] = msm.Setting(float, minimum=0.0, units="s", doc="time step (> 0)")
+    method: msm.Setting[str] = msm.Setting(str, default="euler", choices=("euler",), doc="time integrator")
+    units: msm.Setting[str] = msm.Setting(str, default="1", doc="concentration units")
+    species: msm.Setting[tuple[str, ...] | None] = msm.Setting(
+        tuple, default=None, doc="order of the species in the ports (default: model order)"
+    )
+
+    def __init__(self, name: str | None = None, **settings: Any) -> None:
+        super().__init__(name, **settings)
+        where = f"setting 'model' of component '{self.name}' (kinetics.network)"
+        if not self.dt > 0.0:
+            raise ConfigurationError(
+                f"setting 'dt' of component '{self.name}' (kinetics.network) must be > 0, "
+                f"got {self.dt!r}"
+            )
+        #: The parsed model.
+        self.network: ReactionModel = parse_model(self.model, where)
+        #: Species in port order.
+        self.species_names: tuple[str, ...] = self._species_order()
+        #: Reaction names in port order.
+        self.reaction_names: tuple[str, ...] = tuple(r.name for r in self.network.reactions)
+        self.ncells = int(np.prod(self.shape, dtype=np.int64))
+        # Evaluation plan of the rates: per reaction its constant and the species
+        # indices of its factors, each repeated `order` times, in rate-law order
+        # (k*A*B^2 -> (k, [iA, iB, iB]) evaluated as ((k*A)*B)*B).
+        index = {s: i for i, s in enumerate(self.species_names)}
+        self._plan: tuple[tuple[float, tuple[int, ...]], ...] = tuple(
+            (r.rate_constant, tuple(index[s] for s, o in r.orders.items() for _ in range(o)))
+            for r in self.network.reactions
+        )
+        # Per species, the reactions changing it with their net coefficients: the
+        # increment is accumulated over these non-zero entries of N only, so that an
+        # infinite rate never spreads (as inf*0 = NaN in a dense r @ N.T) to species
+        # its reaction does not touch.
+        stoich = self.network.stoichiometry(self.species_names)
+        self._terms: tuple[tuple[tuple[int, float], ...], ...] = tuple(
+            tuple((int(j), float(stoich[s, j])) for j in np.flatnonzero(stoich[s]))
+            for s in range(len(self.species_names))
+        )
+        self._initial = self.network.initial_vector(self.species_names)
+        self._c: np.ndarray | None = None  # state as (ncells, nspecies), a view
+        self._r: np.ndarray | None = None  # rates as (ncells, nreactions), a view
+        self._dc: np.ndarray | None = None
+
+    def _species_order(self) -> tuple[str, ...]:
+        model_species = self.network.species
+        if self.species is None:
+            return model_species
+        given = tuple(str(s) for s in self.species)
+        missing = [s for s in model_species if s not in given]
+        extra = [s for s in given if s not in model_species]
+        if missing or extra or len(set(given)) != len(given):
+            problems = []
+            if missing:
+                problems.append(f"missing {', '.join(missing)}")
+            if extra:
+                problems.append(f"not in the model: {', '.join(extra)}")
+            if len(set(given)) != len(given):
+                problems.append("names repeated")
+            raise ConfigurationError(
+                f"setting 'species' of component '{self.name}' (kinetics.network) must list each "
+                f"species of the model once ({', '.join(model_species)}): {'; '.join(problems)}"
+            )
+        return given
+
+    # -- description -----------------------------------------------------------
+    def declare_ports(self) -> list[msm.Port]:
+        """``state_in`` (optional), ``state_out`` and ``rates_out``."""
+        ns, nr = len(self.species_names), len(self.reaction_names)
+        species = ", ".join(self.species_names)
+        return [
+            msm.Port.input("state_in", self.shape, required=False, components=ns, units=self.units,
+                           doc=f"concentrations ({species}); received values replace the state"),
+            msm.Port.output("state_out", self.shape, components=ns, units=self.units,
+                            doc=f"concentrations ({species})"),
+            msm.Port.output("rates_out", self.shape, components=nr, units=f"{self.units}/s",
+                            doc=f"reaction rates ({', '.join(self.reaction_names)})"),
+        ]
+
+    @property
+    def state(self) -> np.ndarray:
+        """The concentrations: the ``state_out`` port array itself."""
+        return self.port_array("state_out")
+
+    @property
+    def rates(self) -> np.ndarray:
+        """The reaction rates at the current state: the ``rates_out`` port array."""
+        return self.port_array("rates_out")
+
+    def concentration(self, species: str) -> np.ndarray:
+        """Return a view of one species' concentration in every cell (shape ``shape``).
+
+        Parameters
+        ----------
+        species
+            A species name of the model.
+        """
+        try:
+            i = self.species_names.index(species)
+        except ValueError:
+            raise ConfigurationError(
+                f"component '{self.name}' has no species {species!r}; its species are "
+                f"{', '.join(self.species_names)}"
+            ) from None
+        return self.state if len(self.species_names) == 1 else self.state[..., i]
+
+    # -- lifecycle ---------------------------------------------------------------
+    def initialize(self) -> None:
+        """Set every cell to the model's initial values and compute the rates."""
+        self._c = self.state.reshape(self.ncells, len(self.species_names))
+        self._r = self.rates.reshape(self.ncells, len(self.reaction_names))
+        if not (np.shares_memory(self._c, self.state) and np.shares_memory(self._r, self.rates)):
+            raise CouplingError(f"component '{self.name}': port arrays must be C-contiguous")
+        self._dc = np.empty_like(self._c)
+        self._c[...] = self._initial
+        self.compute_rates()
+        logger.debug("%s: %d species, %d reactions in %d cells", self.name,
+                     len(self.species_names), len(self.reaction_names), self.ncells)
+
+    def compute_rates(self) -> np.ndarray:
+        """Recompute ``rates_out`` from the current state and return it.
+
+        Each column ``j`` is ``k_j`` times the rate law's species factors,
+        multiplied in the order they are written (one Python operation per
+        factor of the network, each over all cells).
+        """
+        c, r = self._views()[:2]
+        for j, (k, factors) in enumerate(self._plan):
+            col = r[:, j]
+            if not factors:
+                col.fill(k)
+                continue
+            np.multiply(k, c[:, factors[0]], out=col)
+            for s in factors[1:]:
+                np.multiply(col, c[:, s], out=col)
+        return self.rates
+
+    def step(self, dt: float) -> None:
+        """One explicit Euler step: ``c += dt * (r @ N.T)``, then the new rates.
+
+        Raises
+        ------
+        msmcore.CouplingError
+            When the new state holds a NaN or an infinity.
+        """
+        c, r, dc = self._views()
+        self._increment(r, dc)
+        # dt * (r @ N.T) rounds like MUSCLE3's `U += k * U * dt`: for one reaction
+        # with coefficient -1, (r @ N.T) is exactly -(k*U), and dt*(-(k*U)) == (k_neg*U)*dt.
+        np.multiply(dc, dt, out=dc)
+        c += dc
+        self._check_finite(c, f"in the explicit Euler step from t={self.t!r} to t={self.t + dt!r} s",
+                           f"reduce dt (now {dt!r} s; explicit Euler needs dt times every "
+                           "reaction's effective first-order rate below 2) or check the state "
+                           "received on state_in")
+        self.compute_rates()
+
+    def advance(self, t_end: float) -> None:
+        """Advance from ``t`` to ``t_end`` in explicit Euler steps.
+
+        When the window is an integer multiple ``n`` of ``dt`` up to round-off
+        (``|span/dt - n| <= 1e-9``), it is taken in ``n`` steps of exactly
+        ``dt``, so that the result is bit for bit that of a plain loop
+        ``U += k*U*dt`` (MUSCLE3's micro model) even when ``t`` and ``t_end``
+        carry round-off from accumulated macro times; otherwise the steps are
+        shrunk evenly to land on ``t_end``. ``t`` ends exactly at ``t_end``.
+        """
+        span = t_end - self.t
+        if span <= 0.0:
+            return
+        dt = self.time_step()
+        ratio = span / dt
+        n = max(1, round(ratio))
+        if abs(ratio - n) <= 1e-9:
+            h = dt
+        else:
+            n = max(1, int(np.ceil(ratio - 1e-9)))
+            h = span / n
+        for i in range(n):
+            self.step(h)
+            self.t = t_end if i == n - 1 else self.t + h
+
+    def receive(self, port: str) -> None:
+        """Take the data received on ``state_in`` as the new state.
+
+        Raises
+        ------
+        msmcore.CouplingError
+            For an unknown port, or a received state holding NaN or infinity.
+        """
+        self.port(port)  # unknown names raise CouplingError listing the ports
+        if port != "state_in":
+            return
+        received = self.port_array("state_in").reshape(self.ncells, len(self.species_names))
+        self._check_finite(received, f"received on port 'state_in' at t={self.t!r} s",
+                           "check the component that sends it")
+        self._views()[0][...] = received
+        self.compute_rates()
+
+    def save_state(self) -> dict[str, Any]:
+        """Snapshot of the time, the concentrations and the rates."""
+        return {"t": self.t, "state": self.state.copy(), "rates": self.rates.copy()}
+
+    def restore_state(self, state: Any) -> None:
+        """Resume from :meth:`save_state`; the port arrays are refilled in place."""
+        try:
+            self.state[...] = state["state"]
+            self.rates[...] = state["rates"]
+            self.t = state["t"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CouplingError(
+                f"component '{self.name}' (kinetics.network) cannot restore {type(state).__name__}: "
+                f"not a snapshot from its save_state() ({exc})"
+            ) from None
+
+    # -- helpers -------------------------------------------------------------------
+    def _increment(self, r: np.ndarray, dc: np.ndarray) -> None:
+        """``dc = r @ N.T`` summed over the non-zero entries of ``N``, in reaction order."""
+        for s, terms in enumerate(self._terms):
+            col = dc[:, s]
+            if not terms:
+                col.fill(0.0)
+                continue
+            for i, (j, nu) in enumerate(terms):
+                if i == 0:
+                    if nu == -1.0:
+                        np.negative(r[:, j], out=col)
+                    else:
+                        np.multiply(r[:, j], nu, out=col)
+                elif nu == 1.0:
+                    col += r[:, j]
+                elif nu == -1.0:
+                    col -= r[:, j]
+                else:
+                    col += nu * r[:, j]
+
+    def _views(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._c is None or self._r is None or self._dc is None:
+            raise CouplingError(
+                f"component '{self.name}' (kinetics.network) is used before initialize(); "
+                "call initialize() first (a Coupling does this for you)"
+            )
+        return self._c, self._r, self._dc
+
+    def _check_finite(self, c: np.ndarray, when: str, advice: str) -> None:
+        finite = np.isfinite(c)
+        if finite.all():
+            return
+        bad = ~finite
+        species = [self.species_names[s] for s in np.flatnonzero(bad.any(axis=0))]
+        cells = np.flatnonzero(bad.any(axis=1))
+        first = tuple(int(i) for i in np.unravel_index(int(cells[0]), self.shape))
+        raise CouplingError(
+            f"component '{self.name}' (kinetics.network): non-finite concentration (NaN or inf) "
+            f"{when}: species {', '.join(species)} in {len(cells)} of {self.ncells} cell(s), "
+            f"first at cell {first if len(first) > 1 else first[0]}; {advice}"
+        )

@@ -1,0 +1,106 @@
+"""YAML configurations: the same coupling as Python; errors name the key and the line."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+from coupling_parts import Counter, Echo
+
+import msmcore as msm
+from msmcore.cli import main
+from msmcore.config import load_config
+
+
+@pytest.fixture(autouse=True)
+def registered():
+    reg = msm.get_registry()
+    reg.register("testcfg.counter", Counter)
+    reg.register("testcfg.echo", Echo)
+    yield
+    reg.unregister("testcfg.counter")
+    reg.unregister("testcfg.echo")
+
+
+GOOD = """\
+components:
+  a:
+    component: testcfg.counter
+    n: 3
+    dt: 0.5
+  b:
+    component: testcfg.echo
+connections:
+  - a.count -> b.value
+scheme:
+  type: serial
+  window: 1.0
+run:
+  until: 4.0
+  out: out.nc
+"""
+
+
+def write(tmp_path, text, name="c.yaml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_yaml_builds_the_same_coupling_as_python(tmp_path):
+    cfg = load_config(write(tmp_path, GOOD))
+    res = cfg.run(quiet=True)
+    assert cfg.out == tmp_path / "out.nc"
+    c = msm.Coupling()
+    c.add("a", Counter, n=3, dt=0.5)
+    c.add("b", Echo)
+    c.connect("a.count", "b.value")
+    ref = c.run(until=4.0, scheme=msm.Serial(window=1.0))
+    np.testing.assert_array_equal(res["b"]["last"].values, ref["b"]["last"].values)
+    assert cfg.coupling.components["b"].seen == [2.0, 4.0, 6.0, 8.0]
+
+
+def test_cli_run_writes_netcdf(tmp_path, capsys):
+    path = write(tmp_path, GOOD)
+    assert main(["run", str(path), "--out", str(tmp_path / "x.nc")]) == 0
+    assert "results written to" in capsys.readouterr().out
+    back = msm.Result.from_netcdf(tmp_path / "x.nc")
+    assert back["a"]["count"].isel(time=-1).values.tolist() == [8.0, 8.0, 8.0]
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (("    n: 3", "    n: three"), r"c.yaml:4: components.a: setting 'n' of component 'a' must be int"),
+    (("  - a.count -> b.value", "  - a.count -> b.valu"), r"c.yaml:9: connections\[0\]: .*no port 'valu'"),
+    (("  - a.count -> b.value", "  - a.count b.value"), r"c.yaml:9: connections\[0\] must be 'comp.port -> comp.port'"),
+    (("  type: serial", "  type: implicit"), r"c.yaml:11: scheme.type 'implicit' is not one of"),
+    (("  until: 4.0", "  untill: 4.0"), r"c.yaml:14: unknown key 'untill' in run"),
+    (("    component: testcfg.echo", "    component: testcfg.ecko"), r"c.yaml:7: components.b: unknown component 'testcfg.ecko'.*Did you mean 'testcfg.echo'"),
+    (("run:", "run:\n  until: 1\nrun:"), r"c.yaml:15: .*key 'run' appears twice"),
+    (("  window: 1.0", "  window: [1.0"), r"c.yaml:\d+: invalid YAML"),
+    (("    dt: 0.5", "    dt: 0.5\n    speed: 3"), r"c.yaml:6: components.a: .*no setting\(s\) 'speed'"),
+])
+def test_errors_name_file_line_and_key(tmp_path, edit, message):
+    path = write(tmp_path, GOOD.replace(*edit))
+    with pytest.raises(msm.ConfigurationError, match=message):
+        load_config(path)
+
+
+def test_unconnected_input_is_reported_before_running(tmp_path):
+    path = write(tmp_path, GOOD.replace("  - a.count -> b.value\n", ""))
+    with pytest.raises(msm.ConfigurationError, match="required input\\(s\\) left unconnected: b.value"):
+        load_config(path)
+
+
+def test_cli_reports_config_error_as_one_line(tmp_path, capsys):
+    path = write(tmp_path, GOOD.replace("  until: 4.0", "  until: soon"))
+    assert main(["run", str(path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("msm: error: ") and "c.yaml:14: run.until must be a number" in err
+    assert "\n" not in err
+
+
+def test_safe_load_only(tmp_path):
+    path = write(tmp_path, "components: !!python/object/apply:os.system ['true']\n")
+    with pytest.raises(msm.ConfigurationError, match="invalid YAML"):
+        load_config(path)
