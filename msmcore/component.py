@@ -191,20 +191,28 @@ class Component:
     def advance(self, t_end: float) -> None:
         """Advance from ``self.t`` to ``t_end`` by sub-cycling :meth:`step`.
 
-        Steps are of length :meth:`time_step`; their number is rounded so that
-        a window that is an integer multiple of ``dt`` up to round-off is taken
-        in exactly that many equal steps, and otherwise the steps are shrunk
-        evenly to land on ``t_end``.
+        When the span is an integer multiple of :meth:`time_step` up to
+        round-off (relative 1e-9), that many steps of exactly ``dt`` are taken,
+        so a coupled run repeats a stand-alone loop bit for bit; otherwise the
+        steps are shrunk evenly to land on ``t_end``. ``self.t`` is ``t_end``
+        afterwards.
         """
         span = t_end - self.t
         if span <= 0.0:
             return
         dt = self.time_step()
-        n = max(1, int(np.ceil(span / dt - 1e-9)))
-        h = span / n
-        for i in range(n):
+        ratio = span / dt
+        n = round(ratio)
+        if n >= 1 and abs(ratio - n) <= 1e-9 * ratio:
+            h = dt
+        else:
+            n = int(np.ceil(ratio))
+            h = span / n
+        t0 = self.t
+        for i in range(1, n + 1):
             self.step(h)
-            self.t = t_end if i == n - 1 else self.t + h
+            self.t = t0 + i * h
+        self.t = t_end
 
     def save_state(self) -> Any:
         """Return a snapshot from which :meth:`restore_state` can resume.

@@ -61,10 +61,6 @@ class Recorder:
         if self.every is None or t >= self.next_due * (1 - 1e-9):
             self.sample(t)
 
-    def sample_final(self, t: float) -> None:
-        """Record the end state (once)."""
-        self.sample(t)
-
     def datasets(self) -> dict[str, xr.Dataset]:
         """Build one Dataset per component: ``time`` x each port's point dimensions."""
         time = np.asarray(self.times)

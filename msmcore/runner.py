@@ -43,20 +43,19 @@ class Runner:
         self.start, self.until = start, until
         self.check_finite = check_finite
         self.sample_every = sample_every
-        self.quiet = quiet
         self.compute_s: dict[str, float] = defaultdict(float)
         self.exchange_s: dict[str, float] = defaultdict(float)
         self.advances: dict[str, int] = defaultdict(int)
         self.fields: dict[tuple[str, str], Field] = {}
         self.transfers: dict[str, list[tuple[Connection, Transfer]]] = defaultdict(list)
+        self.recorder: Recorder | None = None
+        self.progress = ProgressBar(start, until, quiet=quiet)
 
     # -- verbs for schemes -------------------------------------------------------
-    def deliver(self, name: str, connections: list[Connection] | None = None) -> None:
-        """Apply the transfers into ``name`` (all, or the given ones) and call ``receive``."""
+    def deliver(self, name: str) -> None:
+        """Apply every transfer into component ``name`` and call its ``receive`` per port."""
         comp = self.components[name]
         for conn, transfer in self.transfers[name]:
-            if connections is not None and conn not in connections:
-                continue
             t0 = time.perf_counter()
             transfer.apply()
             self.exchange_s[name] += time.perf_counter() - t0
@@ -78,7 +77,8 @@ class Runner:
 
     def sync(self, t: float) -> None:
         """A coupling window ended at ``t``: sample if due, update the progress bar."""
-        self.recorder.maybe_sample(t)
+        if self.recorder is not None:
+            self.recorder.maybe_sample(t)
         self.progress.update(t)
 
     # -- the run ---------------------------------------------------------------
@@ -96,14 +96,14 @@ class Runner:
                 if self.check_finite:
                     self._check_outputs(name, self.start)
             self._build_transfers()
-            self.recorder = Recorder(self.components, self.coupling.keys, self.start, self.sample_every)
-            self.progress = ProgressBar(self.start, self.until, quiet=self.quiet)
-            self.recorder.sample(self.start)
+            recorder = Recorder(self.components, self.coupling.keys, self.start, self.sample_every)
+            self.recorder = recorder
+            recorder.sample(self.start)
+            self.progress.t0 = time.perf_counter()
             scheme.run(self)
-            self.recorder.sample_final(self.until)
+            recorder.sample(self.until)
         finally:
-            if hasattr(self, "progress"):
-                self.progress.close()
+            self.progress.close()
             for name in started:
                 try:
                     self.components[name].finalize()
@@ -119,7 +119,7 @@ class Runner:
                    "advance_calls": float(self.advances[name])}
             for name in self.components
         }
-        return Result(self.recorder.datasets(), timings, wall_s=time.perf_counter() - wall0,
+        return Result(recorder.datasets(), timings, wall_s=time.perf_counter() - wall0,
                       scheme=repr(scheme))
 
     # -- internals -----------------------------------------------------------------

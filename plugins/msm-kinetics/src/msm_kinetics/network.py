@@ -243,31 +243,6 @@ class Network(msm.Component):
                            "received on state_in")
         self.compute_rates()
 
-    def advance(self, t_end: float) -> None:
-        """Advance from ``t`` to ``t_end`` in explicit Euler steps.
-
-        When the window is an integer multiple ``n`` of ``dt`` up to round-off
-        (``|span/dt - n| <= 1e-9``), it is taken in ``n`` steps of exactly
-        ``dt``, so that the result is bit for bit that of a plain loop
-        ``U += k*U*dt`` (MUSCLE3's micro model) even when ``t`` and ``t_end``
-        carry round-off from accumulated macro times; otherwise the steps are
-        shrunk evenly to land on ``t_end``. ``t`` ends exactly at ``t_end``.
-        """
-        span = t_end - self.t
-        if span <= 0.0:
-            return
-        dt = self.time_step()
-        ratio = span / dt
-        n = max(1, round(ratio))
-        if abs(ratio - n) <= 1e-9:
-            h = dt
-        else:
-            n = max(1, int(np.ceil(ratio - 1e-9)))
-            h = span / n
-        for i in range(n):
-            self.step(h)
-            self.t = t_end if i == n - 1 else self.t + h
-
     def receive(self, port: str) -> None:
         """Take the data received on ``state_in`` as the new state.
 
