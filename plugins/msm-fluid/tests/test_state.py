@@ -120,3 +120,49 @@ def test_implicit_reassembles_for_a_different_step_and_finalize_releases() -> No
     np.testing.assert_allclose(u, v / (1 - D * lam) / (1 - 0.3 * D * lam), rtol=0, atol=1e-11)
     c.finalize()
     assert c.port_array("state_out") is u  # arrays outlive the PETSc objects
+
+
+def test_dirichlet_received_state_keeps_held_cells() -> None:
+    # Held cells are boundary_value whatever arrives through state_in; the
+    # interior is taken over exactly.
+    c = Diffusion(shape=(5, 6), D=1.0, dt=0.1, boundary="dirichlet", boundary_value=0.5)
+    c.initialize()
+    c.port_array("state_in")[...] = 7.0
+    c.receive("state_in")
+    u = c.port_array("state_out")
+    assert np.all(u[1:-1, 1:-1] == 7.0)
+    assert np.all(u[0] == 0.5) and np.all(u[:, -1] == 0.5)
+
+
+def test_mpi4py_communicator_of_one_rank_is_used() -> None:
+    # comm is an mpi4py communicator (here COMM_SELF): the DMDA is built on it,
+    # and the run matches the comm=None run bit for bit.
+    MPI = pytest.importorskip("mpi4py.MPI")
+    results = []
+    for comm in (None, MPI.COMM_SELF):
+        c = Diffusion(shape=(8, 3), D=1.0, dt=0.1, initial_points={"4,1": 1.0})
+        c.comm = comm
+        c.initialize()
+        assert c.grid.comm.getSize() == 1 and c.grid.owned == ((0, 8), (0, 3))
+        c.advance(1.0)
+        results.append(c.port_array("state_out").copy())
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_failed_implicit_solve_raises_convergence_error() -> None:
+    # One CG iteration cannot solve a 2D system to 1e-12: the solve must fail
+    # loudly, naming the component and what to change.
+    from petsc4py import PETSc
+
+    opts = PETSc.Options()
+    opts["stiff_ksp_max_it"] = 1
+    try:
+        c = Diffusion(name="stiff", shape=(10, 10), D=1.0, dt=10.0, method="implicit",
+                      initial_points={"5,5": 1.0})
+        c.initialize()
+        with pytest.raises(msm.ConvergenceError,
+                           match=r"component 'stiff': the implicit solve at t=0 did not converge "
+                                 r"\(DIVERGED_(MAX_)?ITS? after 1 iterations\); try other 'ksp_type'"):
+            c.step(10.0)
+    finally:
+        del opts["stiff_ksp_max_it"]

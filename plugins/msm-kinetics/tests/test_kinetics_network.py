@@ -181,7 +181,7 @@ def test_rates_out_and_multi_species_port_shapes() -> None:
     assert not ports["state_in"].required
     rng = np.random.default_rng(3)
     send(net, rng.uniform(0.5, 1.5, (4, 3, 3)))
-    net.step(0.01)
+    net.advance(net.t + 0.01)
     a, b, c = (net.concentration(s) for s in "ABC")
     rates = net.port_array("rates_out")
     np.testing.assert_array_equal(rates[..., 0], 0.5 * a * b)
@@ -245,14 +245,14 @@ def test_settings_are_validated() -> None:
 
 # -- 7. NaN / inf detection --------------------------------------------------------------------
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
-def test_non_finite_state_after_a_step_names_component_time_and_species() -> None:
+def test_non_finite_state_after_advance_names_component_time_and_species() -> None:
     # k*A^2 with A = 1e200 overflows to inf in cell 0 only: A -> -inf, B -> +inf,
     # while the spectator species S stays finite and must not be named.
     net = make("J: A -> B; k*A^2; k = 1; A = 1e200\nL: S -> ; ks*S; ks = 1; S = 1", 0.5, (3,))
     net.concentration("A")[1:] = 1.0  # only cell 0 overflows
     net.compute_rates()
     with pytest.raises(msm.CouplingError) as info:
-        net.step(0.5)
+        net.advance(0.5)
     msg = str(info.value)
     assert "'micro'" in msg and "t=0.0 to t=0.5" in msg
     assert "species A, B in 1 of 3 cell(s), first at cell 0;" in msg

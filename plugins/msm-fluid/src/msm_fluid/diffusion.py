@@ -69,7 +69,7 @@ class Diffusion(msm.Component):
         super().__init__(name, **settings)
         self._spacing: tuple[float, ...] = self._check_spacing()
         self._points: dict[tuple[int, ...], float] = self._check_points()
-        self._check_method()
+        self._check_method_and_stability()
         self._grid: CellGrid | None = None
         self._grid_comm: Any = None
         self._arrays_out = False
@@ -133,7 +133,7 @@ class Diffusion(msm.Component):
             points[cell] = value
         return points
 
-    def _check_method(self) -> None:
+    def _check_method_and_stability(self) -> None:
         if self.boundary == "copy-increment":
             if self.method != "explicit":
                 raise msm.ConfigurationError(
@@ -156,11 +156,18 @@ class Diffusion(msm.Component):
                 )
 
     def stability_limit(self) -> float:
-        """The explicit step limit ``h_min^2 / (2 dim D)`` checked at construction."""
+        """The explicit step limit checked when the component is built.
+
+        Returns
+        -------
+        float
+            ``h_min^2 / (2 dim D)``: forward Euler is stable for ``dt`` up to this.
+        """
         return min(self._spacing) ** 2 / (2 * len(self.shape) * self.D)
 
     # -- ports ----------------------------------------------------------------
     def declare_ports(self) -> list[msm.Port]:
+        """``state_out``, ``state_in`` and ``source_in``, with cell-centre coordinates."""
         coords = {AXIS_NAMES[a]: (np.arange(n) + 0.5) * self._spacing[a] for a, n in enumerate(self.shape)}
         return [
             msm.Port.output("state_out", self.shape, units=self.units, coords=coords,
@@ -244,6 +251,7 @@ class Diffusion(msm.Component):
         if port == "state_in":
             assert self._u is not None and self._u_in is not None
             self._u[...] = self._u_in
+            self._hold_boundary()  # held cells stay at boundary_value (dirichlet)
         elif port not in self.ports:
             super().port(port)  # raises the "no such port" error
 
@@ -256,6 +264,7 @@ class Diffusion(msm.Component):
         x.stateIncrease()  # the arrays may have been written through NumPy
         sv.stateIncrease()
         if self.method == "explicit":
+            self._hold_boundary()  # the stencil reads held cells: make sure they hold
             self._L.mult(x, w)
             x.axpy(dt * self.D, w)
             x.axpy(dt, sv)
@@ -313,8 +322,8 @@ class Diffusion(msm.Component):
         if self._lift is not None:
             w.axpy(1.0, self._lift)
         if self._bidx.size:
-            w.stateIncrease()
             np.put(self._work, self._bidx, self.boundary_value)
+            w.stateIncrease()
         ksp.solve(w, x)
         reason = ksp.getConvergedReason()
         if reason < 0:
@@ -326,6 +335,7 @@ class Diffusion(msm.Component):
             )
 
     def _hold_boundary(self) -> None:
+        """Set the held (dirichlet) cells of the state to ``boundary_value``."""
         if self._bidx.size:
             assert self._u is not None
             np.put(self._u, self._bidx, self.boundary_value)

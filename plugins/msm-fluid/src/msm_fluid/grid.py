@@ -178,7 +178,7 @@ class CellGrid:
     def create_matrix(self) -> PETSc.Mat:
         """An AIJ matrix preallocated for the grid's stencil, with the DMDA's local numbering."""
         self.dm.setMatType(PETSc.Mat.Type.AIJ)
-        return self.dm.createMatrix()
+        return self.dm.createMat()
 
     def create_vec(self, array: np.ndarray) -> PETSc.Vec:
         """A global vector of the grid over ``array``'s memory (no copy).

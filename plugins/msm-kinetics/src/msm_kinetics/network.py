@@ -129,6 +129,8 @@ class Network(msm.Component):
         self._c: np.ndarray | None = None  # state as (ncells, nspecies), a view
         self._r: np.ndarray | None = None  # rates as (ncells, nreactions), a view
         self._dc: np.ndarray | None = None
+        self._rate_cols: list[tuple[float, np.ndarray, list[np.ndarray]]] = []
+        self._increment_cols: list[tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, float]]]] = []
 
     def _species_order(self) -> tuple[str, ...]:
         model_species = self.network.species
@@ -200,6 +202,12 @@ class Network(msm.Component):
         if not (np.shares_memory(self._c, self.state) and np.shares_memory(self._r, self.rates)):
             raise CouplingError(f"component '{self.name}': port arrays must be C-contiguous")
         self._dc = np.empty_like(self._c)
+        c, r, dc = self._c, self._r, self._dc
+        # Column views, built once: a step is then a few ufunc calls over all cells.
+        self._rate_cols = [(k, r[:, j], [c[:, s] for s in factors])
+                           for j, (k, factors) in enumerate(self._plan)]
+        self._increment_cols = [(c[:, s], dc[:, s], [(r[:, j], nu) for j, nu in terms])
+                                for s, terms in enumerate(self._terms) if terms]
         self._c[...] = self._initial
         self.compute_rates()
         logger.debug("%s: %d species, %d reactions in %d cells", self.name,
@@ -209,36 +217,50 @@ class Network(msm.Component):
         """Recompute ``rates_out`` from the current state and return it.
 
         Each column ``j`` is ``k_j`` times the rate law's species factors,
-        multiplied in the order they are written (one Python operation per
-        factor of the network, each over all cells).
+        multiplied in the order they are written (one ufunc call per factor of
+        the network, each over all cells).
         """
-        c, r = self._views()[:2]
-        for j, (k, factors) in enumerate(self._plan):
-            col = r[:, j]
+        self._views()
+        for k, col, factors in self._rate_cols:
             if not factors:
                 col.fill(k)
                 continue
-            np.multiply(k, c[:, factors[0]], out=col)
-            for s in factors[1:]:
-                np.multiply(col, c[:, s], out=col)
+            np.multiply(k, factors[0], out=col)
+            for f in factors[1:]:
+                np.multiply(col, f, out=col)
         return self.rates
 
     def step(self, dt: float) -> None:
-        """One explicit Euler step: ``c += dt * (r @ N.T)``, then the new rates.
+        """One explicit Euler step: rates at the current state, then ``c += dt * (r @ N.T)``.
+
+        The increment of each species is summed over the non-zero entries of
+        ``N`` only, so an infinite rate never spreads (as inf * 0 = NaN in a dense
+        product) to species its reaction does not touch. The state is checked for
+        NaN and infinity once per :meth:`advance`, not per step (the check costs
+        as much as the step).
+        """
+        self.compute_rates()
+        for c_col, dc_col, terms in self._increment_cols:
+            # r * (nu * dt) with nu = -1 rounds exactly like MUSCLE3's `U += k * U * dt`
+            # with k < 0, since negation is exact: (k*U) * (-dt) == (-k*U) * dt.
+            r0, nu0 = terms[0]
+            np.multiply(r0, nu0 * dt, out=dc_col)
+            for rj, nu in terms[1:]:
+                dc_col += rj * (nu * dt)
+            c_col += dc_col
+
+    def advance(self, t_end: float) -> None:
+        """Sub-cycle :meth:`step` to ``t_end``; then check the state and update ``rates_out``.
 
         Raises
         ------
         msmcore.CouplingError
-            When the new state holds a NaN or an infinity.
+            When the state holds a NaN or an infinity at the end of the window.
         """
-        c, r, dc = self._views()
-        self._increment(r, dc)
-        # dt * (r @ N.T) rounds like MUSCLE3's `U += k * U * dt`: for one reaction
-        # with coefficient -1, (r @ N.T) is exactly -(k*U), and dt*(-(k*U)) == (k_neg*U)*dt.
-        np.multiply(dc, dt, out=dc)
-        c += dc
-        self._check_finite(c, f"in the explicit Euler step from t={self.t!r} to t={self.t + dt!r} s",
-                           f"reduce dt (now {dt!r} s; explicit Euler needs dt times every "
+        t0 = self.t
+        super().advance(t_end)
+        self._check_finite(self._views()[0], f"after advancing from t={t0!r} to t={t_end!r} s",
+                           f"reduce dt (now {self.dt!r} s; explicit Euler needs dt times every "
                            "reaction's effective first-order rate below 2) or check the state "
                            "received on state_in")
         self.compute_rates()
@@ -277,26 +299,6 @@ class Network(msm.Component):
             ) from None
 
     # -- helpers -------------------------------------------------------------------
-    def _increment(self, r: np.ndarray, dc: np.ndarray) -> None:
-        """``dc = r @ N.T`` summed over the non-zero entries of ``N``, in reaction order."""
-        for s, terms in enumerate(self._terms):
-            col = dc[:, s]
-            if not terms:
-                col.fill(0.0)
-                continue
-            for i, (j, nu) in enumerate(terms):
-                if i == 0:
-                    if nu == -1.0:
-                        np.negative(r[:, j], out=col)
-                    else:
-                        np.multiply(r[:, j], nu, out=col)
-                elif nu == 1.0:
-                    col += r[:, j]
-                elif nu == -1.0:
-                    col -= r[:, j]
-                else:
-                    col += nu * r[:, j]
-
     def _views(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._c is None or self._r is None or self._dc is None:
             raise CouplingError(
