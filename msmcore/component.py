@@ -53,9 +53,28 @@ from msmcore.errors import ConfigurationError, CouplingError
 from msmcore.ports import Direction, Port
 from msmcore.settings import Setting
 
-__all__ = ["Component"]
+__all__ = ["Component", "substeps"]
 
 logger = logging.getLogger(__name__)
+
+
+def substeps(t_start: float, t_end: float, dt: float) -> tuple[float, int]:
+    """Step length and count to go from ``t_start`` to ``t_end`` with steps of about ``dt``.
+
+    When the span is an integer multiple ``n`` of ``dt`` up to round-off
+    (relative 1e-9), that is ``(dt, n)`` — exactly ``dt``, so a coupled run
+    repeats a stand-alone loop bit for bit; otherwise ``ceil(span / dt)`` equal,
+    shorter steps. ``(0.0, 0)`` for an empty span.
+    """
+    span = t_end - t_start
+    if span <= 0.0:
+        return 0.0, 0
+    ratio = span / dt
+    n = round(ratio)
+    if n >= 1 and abs(ratio - n) <= 1e-9 * ratio:
+        return dt, n
+    n = int(np.ceil(ratio))
+    return span / n, n
 
 
 class Component:
@@ -197,22 +216,11 @@ class Component:
         steps are shrunk evenly to land on ``t_end``. ``self.t`` is ``t_end``
         afterwards.
         """
-        span = t_end - self.t
-        if span <= 0.0:
-            return
-        dt = self.time_step()
-        ratio = span / dt
-        n = round(ratio)
-        if n >= 1 and abs(ratio - n) <= 1e-9 * ratio:
-            h = dt
-        else:
-            n = int(np.ceil(ratio))
-            h = span / n
+        h, n = substeps(self.t, t_end, self.time_step())
         t0 = self.t
         for i in range(1, n + 1):
             self.step(h)
-            self.t = t0 + i * h
-        self.t = t_end
+            self.t = t_end if i == n else t0 + i * h
 
     def save_state(self) -> Any:
         """Return a snapshot from which :meth:`restore_state` can resume.
