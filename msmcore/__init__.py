@@ -29,7 +29,8 @@ from msmcore.errors import (
 from msmcore.hookspecs import hookimpl
 from msmcore.plugins import PluginWarning, get_registry, register_component
 from msmcore.ports import Direction, FieldSpec, Port
-from msmcore.schemes import MacroMicro, Parallel, Scheme, Serial
+from msmcore.acceleration import IQNILS, Acceleration, Aitken, ConstantRelaxation, NoAcceleration
+from msmcore.schemes import ConvergenceWarning, Implicit, MacroMicro, Parallel, Scheme, Serial
 from msmcore.settings import REQUIRED, Setting
 
 try:
@@ -38,7 +39,14 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "IQNILS",
+    "Acceleration",
+    "Aitken",
     "Component",
+    "ConstantRelaxation",
+    "ConvergenceWarning",
+    "Implicit",
+    "NoAcceleration",
     "Connection",
     "Coupling",
     "MacroMicro",

@@ -42,6 +42,9 @@ class Connection:
         Component instance names and port names.
     factor
         Units conversion factor from the source's units to the target's.
+    interpolate
+        Whether the target reads the data linearly interpolated in time
+        across a window while it sub-cycles.
     """
 
     source: str
@@ -49,6 +52,7 @@ class Connection:
     target: str
     target_port: str
     factor: float = 1.0
+    interpolate: bool = False
 
     def __str__(self) -> str:
         return f"{self.source}.{self.source_port} -> {self.target}.{self.target_port}"
@@ -124,8 +128,13 @@ class Coupling:
         logger.debug("added %s (%s)", name, key)
         return instance
 
-    def connect(self, source: str, target: str) -> Connection:
+    def connect(self, source: str, target: str, *, interpolate: bool = False) -> Connection:
         """Connect output port ``source`` (``"comp.port"``) to input port ``target``.
+
+        With ``interpolate=True`` the target, while it sub-cycles through a
+        coupling window, reads the data linearly interpolated in time between
+        the window's start and end values (evaluated at the end of each of its
+        sub-steps) instead of the end value throughout.
 
         Raises
         ------
@@ -162,7 +171,7 @@ class Coupling:
         for c in self.connections:
             if (c.target, c.target_port) == (dst_name, dst_port):
                 raise CouplingError(f"{what}: input '{target}' is already connected (from {c.source}.{c.source_port})")
-        conn = Connection(src_name, src_port, dst_name, dst_port, factor)
+        conn = Connection(src_name, src_port, dst_name, dst_port, factor, bool(interpolate))
         self.connections.append(conn)
         return conn
 

@@ -106,14 +106,20 @@ class Result(Mapping[str, xr.Dataset]):
         data into its inputs) and ``advance_calls``.
     wall_s
         Wall time of the whole run.
+    scheme
+        The scheme that ran, as text.
+    info
+        What the scheme reported, e.g. ``info["iterations"]``: iterations per
+        window of an implicit scheme.
     """
 
     def __init__(self, datasets: dict[str, xr.Dataset], timings: dict[str, dict[str, float]],
-                 wall_s: float = float("nan"), scheme: str = "") -> None:
+                 wall_s: float = float("nan"), scheme: str = "", info: dict[str, Any] | None = None) -> None:
         self.datasets = datasets
         self.timings = timings
         self.wall_s = wall_s
         self.scheme = scheme
+        self.info = info or {}
 
     def __getitem__(self, name: str) -> xr.Dataset:
         try:
@@ -150,6 +156,7 @@ class Result(Mapping[str, xr.Dataset]):
             root.setncattr("msmcore_components", json.dumps(list(self.datasets)))
             root.setncattr("msmcore_wall_s", self.wall_s)
             root.setncattr("msmcore_scheme", self.scheme)
+            root.setncattr("msmcore_info", json.dumps(self.info, default=str))
         return path
 
     @classmethod
@@ -161,10 +168,11 @@ class Result(Mapping[str, xr.Dataset]):
             names = json.loads(root.getncattr("msmcore_components"))
             wall_s = float(root.getncattr("msmcore_wall_s"))
             scheme = str(root.getncattr("msmcore_scheme"))
+            info = json.loads(root.getncattr("msmcore_info"))
         datasets, timings = {}, {}
         for name in names:
             with xr.open_dataset(path, group=name, engine="netcdf4") as ds:
                 loaded = ds.load()
             timings[name] = json.loads(loaded.attrs.pop("timings", "{}"))
             datasets[name] = loaded
-        return cls(datasets, timings, wall_s, scheme)
+        return cls(datasets, timings, wall_s, scheme, info)

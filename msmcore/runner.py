@@ -13,10 +13,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from msmcore.component import substeps
 from msmcore.errors import CouplingError, MSMError
 from msmcore.field import Field
 from msmcore.ports import Direction
@@ -48,24 +50,74 @@ class Runner:
         self.advances: dict[str, int] = defaultdict(int)
         self.fields: dict[tuple[str, str], Field] = {}
         self.transfers: dict[str, list[tuple[Connection, Transfer]]] = defaultdict(list)
+        self.links: dict[Connection, Transfer] = {}
+        self.window_start: dict[Connection, np.ndarray] = {}
         self.recorder: Recorder | None = None
+        #: What the scheme reports about the run (e.g. iterations per window).
+        self.info: dict[str, Any] = {}
         self.progress = ProgressBar(start, until, quiet=quiet)
 
     # -- verbs for schemes -------------------------------------------------------
-    def deliver(self, name: str) -> None:
-        """Apply every transfer into component ``name`` and call its ``receive`` per port."""
+    def deliver(self, name: str, exclude: Collection[Connection] = ()) -> None:
+        """Apply the transfers into component ``name`` (but ``exclude``) and call ``receive`` per port."""
         comp = self.components[name]
         for conn, transfer in self.transfers[name]:
+            if conn in exclude:
+                continue
             t0 = time.perf_counter()
             transfer.apply()
             self.exchange_s[name] += time.perf_counter() - t0
             self._call(name, "receive", lambda: comp.receive(conn.target_port))
 
+    def transferred(self, connections: Sequence[Connection]) -> np.ndarray:
+        """What the given connections deliver now (their transfers applied), concatenated.
+
+        The values land in the targets' input arrays, but no ``receive`` is called.
+        """
+        parts = []
+        for conn in connections:
+            t0 = time.perf_counter()
+            self.links[conn].apply()
+            parts.append(self.links[conn].destination.flat.copy())
+            self.exchange_s[conn.target] += time.perf_counter() - t0
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def put(self, connections: Sequence[Connection], values: np.ndarray) -> None:
+        """Write ``values`` (as from :meth:`transferred`) into the targets' inputs, then ``receive``."""
+        offset = 0
+        for conn in connections:
+            flat = self.links[conn].destination.flat
+            flat[...] = values[offset: offset + flat.size]
+            offset += flat.size
+            comp = self.components[conn.target]
+            self._call(conn.target, "receive", lambda: comp.receive(conn.target_port))
+
+    def save_states(self) -> dict[str, tuple[float, Any]]:
+        """Snapshot every component (``save_state``) and its time."""
+        return {n: (c.t, self._call(n, "save_state", c.save_state)) for n, c in self.components.items()}
+
+    def restore_states(self, states: dict[str, tuple[float, Any]]) -> None:
+        """Return every component to a snapshot of :meth:`save_states`."""
+        for name, (t, state) in states.items():
+            comp = self.components[name]
+            self._call(name, "restore_state", lambda: comp.restore_state(state))
+            comp.t = t
+
     def advance(self, name: str, t: float) -> None:
-        """Advance component ``name`` to time ``t`` (timed, checked)."""
+        """Advance component ``name`` to time ``t`` (timed, checked).
+
+        Inputs of connections made with ``interpolate=True`` are set, before
+        each of the component's sub-steps, to the linear interpolation in time
+        between their value at the window's start and the value just delivered
+        for its end, evaluated at the sub-step's end time.
+        """
         comp = self.components[name]
         t0 = time.perf_counter()
-        self._call(name, f"advance to t={t:.6g}", lambda: comp.advance(t))
+        interpolated = [c for c, _ in self.transfers[name] if c.interpolate]
+        if interpolated:
+            self._advance_interpolated(name, t, interpolated)
+        else:
+            self._call(name, f"advance to t={t:.6g}", lambda: comp.advance(t))
         self.compute_s[name] += time.perf_counter() - t0
         self.advances[name] += 1
         if abs(comp.t - t) > 1e-9 * max(1.0, abs(t)):
@@ -76,10 +128,31 @@ class Runner:
             self._check_outputs(name, t)
 
     def sync(self, t: float) -> None:
-        """A coupling window ended at ``t``: sample if due, update the progress bar."""
+        """A coupling window ended at ``t``: sample if due, update the progress bar.
+
+        The values now in the inputs of interpolating connections become their
+        window-start values for the next window.
+        """
+        for conn, start in self.window_start.items():
+            start[...] = self.links[conn].destination.flat
         if self.recorder is not None:
             self.recorder.maybe_sample(t)
         self.progress.update(t)
+
+    def _advance_interpolated(self, name: str, t: float, connections: list[Connection]) -> None:
+        comp = self.components[name]
+        t_start = comp.t
+        ends = {c: self.links[c].destination.flat.copy() for c in connections}
+        h, n = substeps(t_start, t, comp.time_step())
+        for i in range(1, n + 1):
+            t_i = t if i == n else t_start + i * h
+            theta = (t_i - t_start) / (t - t_start)
+            for conn in connections:
+                flat = self.links[conn].destination.flat
+                np.multiply(self.window_start[conn], 1.0 - theta, out=flat)
+                flat += theta * ends[conn]
+                self._call(name, "receive", lambda: comp.receive(conn.target_port))
+            self._call(name, f"advance to t={t_i:.6g}", lambda: comp.advance(t_i))
 
     # -- the run ---------------------------------------------------------------
     def run(self, scheme: Scheme) -> Result:
@@ -96,6 +169,9 @@ class Runner:
                 if self.check_finite:
                     self._check_outputs(name, self.start)
             self._build_transfers()
+            for conn in self.window_start:  # the inputs' values at the start time
+                self.links[conn].apply()
+                self.window_start[conn][...] = self.links[conn].destination.flat
             recorder = Recorder(self.components, self.coupling.keys, self.start, self.sample_every)
             self.recorder = recorder
             recorder.sample(self.start)
@@ -120,7 +196,7 @@ class Runner:
             for name in self.components
         }
         return Result(recorder.datasets(), timings, wall_s=time.perf_counter() - wall0,
-                      scheme=repr(scheme))
+                      scheme=repr(scheme), info=self.info)
 
     # -- internals -----------------------------------------------------------------
     def _field(self, name: str, port: str) -> Field:
@@ -135,7 +211,11 @@ class Runner:
         for conn in self.coupling.connections:
             src = self._field(conn.source, conn.source_port)
             dst = self._field(conn.target, conn.target_port)
-            self.transfers[conn.target].append((conn, Transfer(src, dst, conn.factor)))
+            transfer = Transfer(src, dst, conn.factor)
+            self.transfers[conn.target].append((conn, transfer))
+            self.links[conn] = transfer
+            if conn.interpolate:
+                self.window_start[conn] = np.zeros(dst.flat.size, dtype=dst.flat.dtype)
 
     def _call(self, name: str, what: str, fn):  # type: ignore[no-untyped-def]
         try:

@@ -1,0 +1,167 @@
+"""Implicit (strong) coupling: each window iterated until the coupled data converge."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from msmcore.acceleration import Acceleration, ConstantRelaxation
+from msmcore.errors import ConfigurationError, ConvergenceError, CouplingError
+from msmcore.schemes.base import Scheme, window_ends
+
+if TYPE_CHECKING:
+    from msmcore.coupling import Connection, Coupling
+    from msmcore.runner import Runner
+
+__all__ = ["Implicit", "ConvergenceWarning"]
+
+logger = logging.getLogger(__name__)
+
+
+class ConvergenceWarning(UserWarning):
+    """An implicit window ended at its maximum iterations without converging (``on_divergence="warn"``)."""
+
+
+class Implicit(Scheme):
+    """Implicit coupling: each window is repeated until the coupled data stop changing.
+
+    Every iteration restores all components to the window's start
+    (``save_state``/``restore_state``), gives them the current iterate of the
+    coupled data, advances them to the window's end, and collects what the
+    coupled connections now deliver. The acceleration turns that into the next
+    iterate. The coupled data are, in the serial (Gauss–Seidel) variant, the
+    connections that feed back from a later component to an earlier one in
+    ``order``; in the parallel (Jacobi) variant, all connections.
+
+    Parameters
+    ----------
+    window
+        Coupling window length.
+    variant
+        ``"serial"`` or ``"parallel"``.
+    order
+        Serial order of the components; default the order they were added.
+    acceleration
+        :class:`~msmcore.acceleration.Acceleration`; default constant relaxation 0.5.
+    rel_tol, abs_tol
+        A coupled field has converged when ``|H(x) - x| <= rel_tol |H(x)|`` or
+        ``|H(x) - x| <= abs_tol`` (Euclidean norms over the field).
+    tolerances
+        Per-field ``(rel_tol, abs_tol)`` overrides, keyed by the target
+        ``"component.port"``.
+    min_iterations, max_iterations
+        Bounds on the iterations per window.
+    on_divergence
+        ``"raise"`` a :class:`~msmcore.errors.ConvergenceError` naming the window,
+        its time and the residuals, or ``"warn"`` and accept the last iterate.
+    """
+
+    def __init__(self, window: float, *, variant: str = "serial", order: Sequence[str] | None = None,
+                 acceleration: Acceleration | None = None, rel_tol: float = 1e-8, abs_tol: float = 1e-14,
+                 tolerances: Mapping[str, tuple[float, float]] | None = None, min_iterations: int = 1,
+                 max_iterations: int = 50, on_divergence: str = "raise") -> None:
+        if variant not in ("serial", "parallel"):
+            raise ConfigurationError(f"Implicit variant must be 'serial' or 'parallel', got {variant!r}")
+        if on_divergence not in ("raise", "warn"):
+            raise ConfigurationError(f"on_divergence must be 'raise' or 'warn', got {on_divergence!r}")
+        if not 1 <= min_iterations <= max_iterations:
+            raise ConfigurationError(f"need 1 <= min_iterations <= max_iterations, got {min_iterations}, {max_iterations}")
+        self.window = float(window)
+        self.variant = variant
+        self.order = list(order) if order is not None else None
+        self.acceleration = acceleration or ConstantRelaxation(0.5)
+        self.rel_tol, self.abs_tol = float(rel_tol), float(abs_tol)
+        self.tolerances = dict(tolerances or {})
+        self.min_iterations, self.max_iterations = int(min_iterations), int(max_iterations)
+        self.on_divergence = on_divergence
+
+    # -- set-up ------------------------------------------------------------------
+    def _order(self, coupling: Coupling) -> list[str]:
+        names = list(coupling.components)
+        if self.order is None:
+            return names
+        if sorted(self.order) != sorted(names):
+            raise CouplingError(f"order={self.order} must name every component exactly once: {names}")
+        return list(self.order)
+
+    def coupled(self, coupling: Coupling) -> list[Connection]:
+        """The connections whose data the scheme iterates on."""
+        if self.variant == "parallel":
+            return list(coupling.connections)
+        position = {n: i for i, n in enumerate(self._order(coupling))}
+        return [c for c in coupling.connections if position[c.source] >= position[c.target]]
+
+    def validate(self, coupling: Coupling) -> None:
+        order = self._order(coupling)
+        targets = {f"{c.target}.{c.target_port}" for c in coupling.connections}
+        unknown = sorted(set(self.tolerances) - targets)
+        if unknown:
+            raise CouplingError(f"tolerances name {unknown}, which are not connected inputs ({sorted(targets)})")
+        if not self.coupled(coupling):
+            logger.info("Implicit(%s): no connection feeds back in order %s; every window converges at once",
+                        self.variant, order)
+
+    # -- the run ----------------------------------------------------------------------
+    def run(self, runner: Runner) -> None:
+        coupling = runner.coupling
+        order = self._order(coupling)
+        coupled = self.coupled(coupling)
+        exclude = set(coupled)
+        sizes = [runner.links[c].destination.flat.size for c in coupled]
+        bounds = np.cumsum([0, *sizes])
+        labels = [f"{c.target}.{c.target_port}" for c in coupled]
+        tols = [self.tolerances.get(lbl, (self.rel_tol, self.abs_tol)) for lbl in labels]
+        iterations: list[int] = []
+        runner.info["iterations"] = iterations
+        runner.info["coupled"] = [str(c) for c in coupled]
+        x = runner.transferred(coupled)  # initial guess: what the sources give at the start
+        t = runner.start
+        for index, t_end in enumerate(window_ends(runner.start, runner.until, self.window)):
+            saved = runner.save_states()
+            self.acceleration.start_window()
+            converged = False
+            for k in range(1, self.max_iterations + 1):
+                if k > 1:
+                    runner.restore_states(saved)
+                runner.put(coupled, x)
+                if self.variant == "serial":
+                    for name in order:
+                        runner.deliver(name, exclude)
+                        runner.advance(name, t_end)
+                else:
+                    for name in order:
+                        runner.advance(name, t_end)
+                x_tilde = runner.transferred(coupled)
+                residuals = [(float(np.linalg.norm(x_tilde[a:b] - x[a:b])), float(np.linalg.norm(x_tilde[a:b])))
+                             for a, b in zip(bounds[:-1], bounds[1:])]
+                converged = all(r <= abs_tol or r <= rel * norm for (r, norm), (rel, abs_tol) in zip(residuals, tols))
+                if converged and k >= self.min_iterations:
+                    break
+                if k < self.max_iterations:
+                    x = self.acceleration.next(x, x_tilde)
+            iterations.append(k)
+            if not converged:
+                self._diverged(index, t, t_end, k, labels, residuals)
+            self.acceleration.end_window()
+            runner.sync(t_end)
+            x = x_tilde  # the next window starts from the newest answer
+            t = t_end
+
+    def _diverged(self, index: int, t: float, t_end: float, k: int, labels: list[str],
+                  residuals: list[tuple[float, float]]) -> None:
+        detail = ", ".join(f"{lbl}: |r| = {r:.3e} (|H(x)| = {n:.3e})" for lbl, (r, n) in zip(labels, residuals))
+        message = (f"implicit coupling window {index} (t = {t:.6g} to {t_end:.6g}) did not converge in "
+                   f"{k} iterations with {self.acceleration!r}; residuals: {detail}. Raise max_iterations, "
+                   "loosen rel_tol/abs_tol, use a stronger acceleration, or pass on_divergence='warn'")
+        if self.on_divergence == "raise":
+            raise ConvergenceError(message)
+        warnings.warn(message, ConvergenceWarning, stacklevel=2)
+        logger.warning(message)
+
+    def __repr__(self) -> str:
+        return (f"Implicit(window={self.window}, variant={self.variant!r}, acceleration={self.acceleration!r}, "
+                f"rel_tol={self.rel_tol}, max_iterations={self.max_iterations})")
