@@ -113,8 +113,9 @@ def test_not_converging_raises_naming_window_time_and_residuals():
 def test_not_converging_can_warn_and_go_on():
     scheme = msm.Implicit(1.0, acceleration=msm.ConstantRelaxation(0.5), rel_tol=1e-14, max_iterations=3,
                           on_divergence="warn")
-    with pytest.warns(msm.ConvergenceWarning, match="window 1"):
+    with pytest.warns(msm.ConvergenceWarning, match="did not converge") as record:
         res = loop().run(until=2.0, scheme=scheme)
+    assert [("window 0" in str(w.message), "window 1" in str(w.message)) for w in record] == [(True, False), (False, True)]
     assert res.info["iterations"] == [3, 3]
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from petsc4py import PETSc
 
-__all__ = ["AXIS_NAMES", "CellGrid", "petsc_comm"]
+__all__ = ["AXIS_NAMES", "CellGrid", "NodeGrid", "petsc_comm"]
 
 logger = logging.getLogger(__name__)
 
@@ -201,3 +201,49 @@ class CellGrid:
     def destroy(self) -> None:
         """Release the DMDA."""
         self.dm.destroy()
+
+
+class NodeGrid(CellGrid):
+    """A box of grid *nodes* (vertex-centred) on a DMDA: nodes lie on the boundary.
+
+    Node ``i`` of axis ``a`` sits at ``origin[a] + i * extent[a] / (n[a] - 1)``,
+    so the first and last nodes are the box's faces. Indexing, vectors and
+    matrices are those of :class:`CellGrid`; only the coordinates differ.
+
+    Parameters
+    ----------
+    shape
+        Nodes per axis (at least 2 each), in NumPy axis order.
+    extent
+        Length of the box per axis.
+    origin
+        Coordinates of node ``(0, 0, ...)``.
+    comm, stencil_width, box_stencil
+        As for :class:`CellGrid`.
+    """
+
+    def __init__(
+        self,
+        shape: Sequence[int],
+        extent: Sequence[float],
+        origin: Sequence[float],
+        comm: Any = None,
+        *,
+        stencil_width: int = 1,
+        box_stencil: bool = False,
+    ) -> None:
+        shape = tuple(int(n) for n in shape)
+        if len(extent) != len(shape) or len(origin) != len(shape) or min(shape) < 2:
+            raise ValueError(f"need >= 2 nodes and an extent and origin per axis, got "
+                             f"shape {shape}, extent {tuple(extent)}, origin {tuple(origin)}")
+        self.extent: tuple[float, ...] = tuple(float(e) for e in extent)
+        self.origin: tuple[float, ...] = tuple(float(o) for o in origin)
+        spacing = tuple(e / (n - 1) for e, n in zip(self.extent, shape))
+        super().__init__(shape, spacing, comm, stencil_width=stencil_width, box_stencil=box_stencil)
+
+    def coordinates(self) -> dict[str, np.ndarray]:
+        """Node coordinates of the whole grid by axis name (exact end points)."""
+        return {
+            AXIS_NAMES[a]: np.linspace(o, o + e, n)
+            for a, (o, e, n) in enumerate(zip(self.origin, self.extent, self.shape))
+        }
