@@ -169,9 +169,7 @@ class Runner:
                 if self.check_finite:
                     self._check_outputs(name, self.start)
             self._build_transfers()
-            for conn in self.window_start:  # the inputs' values at the start time
-                self.links[conn].apply()
-                self.window_start[conn][...] = self.links[conn].destination.flat
+            self._initial_exchange()
             recorder = Recorder(self.components, self.coupling.keys, self.start, self.sample_every)
             self.recorder = recorder
             recorder.sample(self.start)
@@ -216,6 +214,22 @@ class Runner:
             self.links[conn] = transfer
             if conn.interpolate:
                 self.window_start[conn] = np.zeros(dst.flat.size, dtype=dst.flat.dtype)
+
+    def _initial_exchange(self) -> None:
+        """Deliver every connection once, in the order they were made, before the first window.
+
+        Components can complete their initial state from their inputs in
+        ``receive`` (e.g. an initial acceleration from an initial coupling force).
+        """
+        for conn in self.coupling.connections:
+            comp = self.components[conn.target]
+            self.links[conn].apply()
+            self._call(conn.target, "receive", lambda: comp.receive(conn.target_port))
+            if conn in self.window_start:
+                self.window_start[conn][...] = self.links[conn].destination.flat
+        if self.check_finite:
+            for name in self.components:
+                self._check_outputs(name, self.start)
 
     def _call(self, name: str, what: str, fn):  # type: ignore[no-untyped-def]
         try:

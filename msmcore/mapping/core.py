@@ -165,7 +165,7 @@ def build_mapping(
         RBF basis: ``"thin-plate"`` (``r**2 log r``), ``"gaussian"`` or
         ``"wendland-c2"`` (compact support, needs ``support_radius``).
     support_radius
-        Wendland C2 support; the Gaussian's decay-to-1e-9 radius (default 5x
+        Wendland C2 support; the Gaussian's decay-to-1e-9 radius (default 8x
         the mean nearest-neighbour spacing).
     polynomial
         RBF only: add a linear polynomial so constants and linear fields are
@@ -202,7 +202,8 @@ class Mapping:
         As given to :func:`build_mapping`.
     info
         What the build found: e.g. ``outside`` (targets extrapolated),
-        ``max_distance`` (nearest), ``support_radius`` and ``residual`` (rbf).
+        ``max_distance`` (nearest), ``support_radius``, ``residual`` and
+        ``amplification`` (rbf).
     """
 
     mat: PETSc.Mat

@@ -118,6 +118,7 @@ def scattered_weights(source: np.ndarray, target: np.ndarray) -> tuple[sp.csr_ma
         w = sp.csr_matrix((w.data, first[w.indices], w.indptr), shape=(len(target), n))
         return w, info
     tri = Delaunay(source)
+    _set_transforms(tri)
     simplex = tri.find_simplex(target)
     inside = np.flatnonzero(simplex >= 0)
     outside = np.flatnonzero(simplex < 0)
@@ -136,3 +137,25 @@ def scattered_weights(source: np.ndarray, target: np.ndarray) -> tuple[sp.csr_ma
     w.sum_duplicates()
     w.eliminate_zeros()
     return w, {"outside": len(outside)}
+
+
+def _set_transforms(tri: Delaunay) -> None:
+    """Give ``tri`` its barycentric transforms, computed in one batched NumPy call.
+
+    SciPy computes them with one LAPACK call per simplex, which can take
+    seconds where BLAS threads compete for cores (MPI ranks, parallel tests);
+    the batched inverse takes milliseconds. Degenerate (flat) simplices get NaN,
+    as in SciPy, so no target is located in them.
+    """
+    if getattr(tri, "_transform", False) is not None:  # already set, or another SciPy layout
+        return
+    d = tri.ndim
+    v = tri.points[tri.simplices]  # (nsimplex, d + 1, d)
+    edges = np.swapaxes(v[:, :d, :] - v[:, d:, :], 1, 2)  # columns v_i - v_d
+    size = np.abs(edges).max(axis=(1, 2)) ** d
+    with np.errstate(all="ignore"):
+        flat = ~(np.abs(np.linalg.det(edges)) > 1e-12 * size)
+        edges[flat] = np.eye(d)
+        inv = np.linalg.inv(edges)
+    inv[flat] = np.nan
+    tri._transform = np.ascontiguousarray(np.concatenate([inv, v[:, d:, :]], axis=1))

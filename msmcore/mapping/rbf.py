@@ -95,7 +95,7 @@ def rbf_weights(
         (``(1 - r/R)**4 (4 r/R + 1)``, zero beyond ``R``).
     support_radius
         ``R`` of Wendland C2 (required); for the Gaussian, the distance at which
-        it decays to 1e-9 (default: 5 times the mean nearest-neighbour spacing);
+        it decays to 1e-9 (default: 8 times the mean nearest-neighbour spacing);
         unused by thin-plate.
     polynomial
         Append a linear polynomial, so constant and linear fields are reproduced.
@@ -107,12 +107,14 @@ def rbf_weights(
     weights : numpy.ndarray
         ``(m, n)`` mapping matrix.
     info : dict
-        ``support_radius`` used and ``residual``, the relative Frobenius
-        residual ``|A X - B| / |B|`` of the factored solve.
+        ``support_radius`` used, ``residual``, the relative Frobenius
+        residual ``|A X - B| / |B|`` of the factored solve, and
+        ``amplification``, the largest absolute row sum of the weights (1 for
+        a mapping that cannot overshoot; large values flag ill-conditioning).
     """
     spacing = _check_centres(centres, role, polynomial)
     if basis == "gaussian" and support_radius is None:
-        support_radius = 5.0 * spacing
+        support_radius = 8.0 * spacing
     n, dim = centres.shape
     phi = _basis(basis, float(support_radius or 1.0))
     shift = centres.mean(axis=0)
@@ -139,7 +141,9 @@ def rbf_weights(
     if residual > 1e-10:
         log.warning("rbf mapping (%s, %d points): ill-conditioned, relative residual %.1e",
                     basis, n, residual)
-    return x[:n].T.copy(), {"support_radius": support_radius, "residual": residual}
+    w = x[:n].T.copy()
+    return w, {"support_radius": support_radius, "residual": residual,
+               "amplification": float(np.abs(w).sum(axis=1).max()) if len(w) else 0.0}
 
 
 def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
