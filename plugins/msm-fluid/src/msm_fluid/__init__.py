@@ -1,5 +1,6 @@
 """msm-fluid: continuum transport solvers for msmcore on PETSc DMDA grids."""
 
 from msm_fluid.diffusion import Diffusion
+from msm_fluid.heat import Heat
 
-__all__ = ["Diffusion"]
+__all__ = ["Diffusion", "Heat"]

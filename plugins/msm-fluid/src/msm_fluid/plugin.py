@@ -8,10 +8,12 @@ from msmcore.hookspecs import RegisterComponent
 
 @hookimpl
 def msm_register_components(register: RegisterComponent) -> None:
-    """Register ``fluid.diffusion``."""
+    """Register ``fluid.diffusion`` and ``fluid.heat``."""
     from msm_fluid.diffusion import Diffusion  # imported when msmcore asks, not before
+    from msm_fluid.heat import Heat
 
     register("fluid.diffusion", Diffusion)
+    register("fluid.heat", Heat)
 
 
 @hookimpl
