@@ -15,7 +15,7 @@
     connections:
       - macro.state_out -> micro.state_in
       - micro.state_out -> macro.state_in
-    scheme:                             # serial | parallel | macro-micro
+    scheme:                             # serial | parallel | macro-micro | implicit
       type: macro-micro
       macro: macro
       micro: micro
@@ -41,7 +41,8 @@ import yaml
 
 from msmcore.coupling import Coupling
 from msmcore.errors import ConfigurationError, MSMError
-from msmcore.schemes import MacroMicro, Parallel, Scheme, Serial
+from msmcore.acceleration import IQNILS, Acceleration, Aitken, ConstantRelaxation, NoAcceleration
+from msmcore.schemes import Implicit, MacroMicro, Parallel, Scheme, Serial
 
 __all__ = ["Config", "load_config"]
 
@@ -54,7 +55,16 @@ _SCHEMES: dict[str, tuple[type[Scheme], set[str], set[str]]] = {
     "serial": (Serial, set(), {"window", "order"}),
     "parallel": (Parallel, set(), {"window"}),
     "macro-micro": (MacroMicro, {"macro", "micro", "horizon"}, {"window"}),
+    "implicit": (Implicit, {"window"}, {"variant", "order", "acceleration", "rel_tol", "abs_tol", "tolerances",
+                                        "min_iterations", "max_iterations", "on_divergence"}),
 }
+_ACCELERATIONS: dict[str, type[Acceleration]] = {
+    "none": NoAcceleration,
+    "constant": ConstantRelaxation,
+    "aitken": Aitken,
+    "iqn-ils": IQNILS,
+}
+_CONNECTION_KEYS = {"from", "to", "interpolate"}
 
 
 class _Map(dict):  # type: ignore[type-arg]
@@ -180,17 +190,19 @@ def load_config(path: str | Path, *, coupling: Coupling | None = None) -> Config
         raise ConfigurationError(f"{where}:{doc.lines['connections']}: 'connections' must be a list")
     for i, item in enumerate(conns):
         line = conns.lines[i] if isinstance(conns, _Seq) else doc.lines["connections"]
+        options: dict[str, Any] = {}
         if isinstance(item, str) and "->" in item:
             source, target = (s.strip() for s in item.split("->", 1))
-        elif isinstance(item, dict) and set(item) == {"from", "to"}:
+        elif isinstance(item, dict) and {"from", "to"} <= set(item) <= _CONNECTION_KEYS:
             source, target = str(item["from"]), str(item["to"])
+            options = {k: _plain(v) for k, v in item.items() if k not in ("from", "to")}
         else:
             raise ConfigurationError(
                 f"{where}:{line}: connections[{i}] must be 'comp.port -> comp.port' or "
-                "{from: comp.port, to: comp.port}"
+                f"{{from: comp.port, to: comp.port}} with optional keys {sorted(_CONNECTION_KEYS - {'from', 'to'})}"
             )
         try:
-            coupling.connect(source, target)
+            coupling.connect(source, target, **options)
         except MSMError as exc:
             raise ConfigurationError(f"{where}:{line}: connections[{i}]: {exc}") from exc
 
@@ -225,10 +237,28 @@ def _scheme(spec: Any, line: int, where: str) -> Scheme:
     cls, required, optional = _SCHEMES[kind]
     args = {k: _plain(v) for k, v in spec.items() if k != "type"}
     _check_keys(spec, required | optional | {"type"}, required | {"type"}, where, "scheme", line)
+    if "acceleration" in args:
+        args["acceleration"] = _acceleration(spec["acceleration"], spec.lines["acceleration"], where)
+    if "tolerances" in args:
+        args["tolerances"] = {k: tuple(v) for k, v in args["tolerances"].items()}
     try:
         return cls(**args)
     except (TypeError, MSMError) as exc:
         raise ConfigurationError(f"{where}:{line}: scheme: {exc}") from exc
+
+
+def _acceleration(spec: Any, line: int, where: str) -> Acceleration:
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    if not isinstance(spec, dict) or "type" not in spec:
+        raise ConfigurationError(f"{where}:{line}: scheme.acceleration needs a 'type': one of {sorted(_ACCELERATIONS)}")
+    kind = str(spec["type"]).lower().replace("_", "-")
+    if kind not in _ACCELERATIONS:
+        raise ConfigurationError(f"{where}:{line}: acceleration type '{spec['type']}' is not one of {sorted(_ACCELERATIONS)}")
+    try:
+        return _ACCELERATIONS[kind](**{k: _plain(v) for k, v in spec.items() if k != "type"})
+    except (TypeError, MSMError) as exc:
+        raise ConfigurationError(f"{where}:{line}: scheme.acceleration: {exc}") from exc
 
 
 def _check_keys(mapping: _Map, allowed: set[str], required: set[str], where: str, what: str,

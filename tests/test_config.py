@@ -73,7 +73,7 @@ def test_cli_run_writes_netcdf(tmp_path, capsys):
     (("    n: 3", "    n: three"), r"c.yaml:4: components.a: setting 'n' of component 'a' must be int"),
     (("  - a.count -> b.value", "  - a.count -> b.valu"), r"c.yaml:9: connections\[0\]: .*no port 'valu'"),
     (("  - a.count -> b.value", "  - a.count b.value"), r"c.yaml:9: connections\[0\] must be 'comp.port -> comp.port'"),
-    (("  type: serial", "  type: implicit"), r"c.yaml:11: scheme.type 'implicit' is not one of"),
+    (("  type: serial", "  type: semi-implicit"), r"c.yaml:11: scheme.type 'semi-implicit' is not one of"),
     (("  until: 4.0", "  untill: 4.0"), r"c.yaml:14: unknown key 'untill' in run"),
     (("    component: testcfg.echo", "    component: testcfg.ecko"), r"c.yaml:7: components.b: unknown component 'testcfg.ecko'.*Did you mean 'testcfg.echo'"),
     (("run:", "run:\n  until: 1\nrun:"), r"c.yaml:15: .*key 'run' appears twice"),
@@ -104,3 +104,41 @@ def test_safe_load_only(tmp_path):
     path = write(tmp_path, "components: !!python/object/apply:os.system ['true']\n")
     with pytest.raises(msm.ConfigurationError, match="invalid YAML"):
         load_config(path)
+
+
+IMPLICIT = """\
+components:
+  a: {component: testcfg.counter}
+  b: {component: testcfg.echo}
+  c: {component: testcfg.echo}
+connections:
+  - {from: a.count, to: b.value, interpolate: true}
+  - b.last -> c.value
+scheme:
+  type: implicit
+  window: 1.0
+  acceleration: {type: iqn-ils, initial: 0.2, reuse: 2}
+  max_iterations: 7
+  tolerances: {c.value: [1.0e-6, 0.0]}
+run: {until: 2.0}
+"""
+
+
+def test_implicit_scheme_acceleration_and_connection_options(tmp_path):
+    cfg = load_config(write(tmp_path, IMPLICIT))
+    assert isinstance(cfg.scheme, msm.Implicit) and isinstance(cfg.scheme.acceleration, msm.IQNILS)
+    assert cfg.scheme.acceleration.initial == 0.2 and cfg.scheme.max_iterations == 7
+    assert cfg.scheme.tolerances == {"c.value": (1.0e-6, 0.0)}
+    assert cfg.coupling.connections[0].interpolate and not cfg.coupling.connections[1].interpolate
+    res = cfg.run(quiet=True)
+    assert res.info["iterations"] == [1, 1]  # no feedback connection: each window converges at once
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (("type: iqn-ils", "type: broyden"), r"c.yaml:11: acceleration type 'broyden' is not one of"),
+    (("initial: 0.2", "initial: 2.0"), r"c.yaml:11: scheme.acceleration: IQN-ILS needs 0 < initial <= 1"),
+    (("interpolate: true", "interpolate: true, mapping: rbf"), r"c.yaml:6: connections\[0\] must be"),
+])
+def test_implicit_config_errors(tmp_path, edit, message):
+    with pytest.raises(msm.ConfigurationError, match=message):
+        load_config(write(tmp_path, IMPLICIT.replace(*edit)))
