@@ -1,4 +1,4 @@
-"""A structured cell-centred grid on a PETSc DMDA.
+"""Structured grids on a PETSc DMDA: cell-centred (:class:`CellGrid`) and vertex-centred (:class:`NodeGrid`).
 
 The grid maps NumPy's C-ordered axes onto the DMDA: NumPy axis 0 ("x") is the
 DMDA's *slowest* axis, the last NumPy axis its fastest. With that mapping the
