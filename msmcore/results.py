@@ -102,8 +102,9 @@ class Result(Mapping[str, xr.Dataset]):
     Attributes
     ----------
     timings
-        Per component: ``compute_s`` (inside ``advance``), ``exchange_s`` (moving
-        data into its inputs) and ``advance_calls``.
+        Per component: ``initialize_s`` (inside ``initialize``), ``compute_s``
+        (inside ``advance``), ``exchange_s`` (moving data into its inputs) and
+        ``advance_calls``.
     wall_s
         Wall time of the whole run.
     scheme

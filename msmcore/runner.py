@@ -48,6 +48,7 @@ class Runner:
         self.compute_s: dict[str, float] = defaultdict(float)
         self.exchange_s: dict[str, float] = defaultdict(float)
         self.advances: dict[str, int] = defaultdict(int)
+        self.initialize_s: dict[str, float] = defaultdict(float)
         self.fields: dict[tuple[str, str], Field] = {}
         self.transfers: dict[str, list[tuple[Connection, Transfer]]] = defaultdict(list)
         self.links: dict[Connection, Transfer] = {}
@@ -163,7 +164,9 @@ class Runner:
             for name, comp in self.components.items():
                 comp.comm = self.coupling.comm
                 comp.t = self.start
+                t0 = time.perf_counter()
                 self._call(name, "initialize", comp.initialize)
+                self.initialize_s[name] = time.perf_counter() - t0
                 comp.t = self.start
                 started.append(name)
                 if self.check_finite:
@@ -189,8 +192,8 @@ class Runner:
             for f in self.fields.values():
                 f.destroy()
         timings = {
-            name: {"compute_s": self.compute_s[name], "exchange_s": self.exchange_s[name],
-                   "advance_calls": float(self.advances[name])}
+            name: {"initialize_s": self.initialize_s[name], "compute_s": self.compute_s[name],
+                   "exchange_s": self.exchange_s[name], "advance_calls": float(self.advances[name])}
             for name in self.components
         }
         return Result(recorder.datasets(), timings, wall_s=time.perf_counter() - wall0,
