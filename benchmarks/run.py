@@ -46,6 +46,17 @@ def rd_table(data: dict) -> str:
     return "\n".join(rows) + "\n\n" + split
 
 
+def heat_tables(data: dict) -> str:
+    o = data["overhead_256"]
+    rows = ["| acceleration | iterations per window | total |", "|---|---|---|"]
+    for name, its in data["iterations_11"].items():
+        rows.append(f"| {name} | {' '.join(map(str, its))} | {sum(its)} |")
+    overhead = (f"Partitioned heat, {o['nodes']} x {o['nodes']} nodes per side, IQN-ILS, "
+                f"{o['iterations']} iterations over 10 windows: run {o['wall_s']:.2f} s, solvers "
+                f"{o['solver_s']:.2f} s, coupling overhead {100 * o['overhead_share']:.2f} % of the run.")
+    return "\n".join(rows) + "\n\n" + overhead
+
+
 def main() -> None:
     exchange = run("bench_exchange.py")
     print(f"Machine: {exchange['machine']}\n")
@@ -53,7 +64,10 @@ def main() -> None:
     print(exchange_table(exchange) + "\n")
     rd = run("bench_rd.py")
     print("## Reaction-diffusion coupling vs MUSCLE3 (medians)\n")
-    print(rd_table(rd))
+    print(rd_table(rd) + "\n")
+    heat = run("bench_heat_overhead.py")
+    print("## Implicit coupling: partitioned heat\n")
+    print(heat_tables(heat))
 
 
 if __name__ == "__main__":

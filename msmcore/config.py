@@ -64,7 +64,8 @@ _ACCELERATIONS: dict[str, type[Acceleration]] = {
     "aitken": Aitken,
     "iqn-ils": IQNILS,
 }
-_CONNECTION_KEYS = {"from", "to", "interpolate"}
+_CONNECTION_KEYS = {"from", "to", "interpolate", "mapping", "conservative", "basis", "support_radius",
+                    "polynomial"}
 
 
 class _Map(dict):  # type: ignore[type-arg]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from msmcore.component import Component
-from msmcore.errors import ConfigurationError, CouplingError
+from msmcore.errors import ConfigurationError, CouplingError, MSMError
 from msmcore.plugins import PluginRegistry, get_registry
 from msmcore.ports import Direction, Port
 from msmcore.units import conversion_factor
@@ -45,6 +45,9 @@ class Connection:
     interpolate
         Whether the target reads the data linearly interpolated in time
         across a window while it sub-cycles.
+    mapping, conservative
+        Mapping kind between non-matching meshes (``None``: identical layouts),
+        and whether it is the conservative form.
     """
 
     source: str
@@ -53,6 +56,8 @@ class Connection:
     target_port: str
     factor: float = 1.0
     interpolate: bool = False
+    mapping: str | None = None
+    conservative: bool = False
 
     def __str__(self) -> str:
         return f"{self.source}.{self.source_port} -> {self.target}.{self.target_port}"
@@ -85,6 +90,8 @@ class Coupling:
         self.components: dict[str, Component] = {}
         self.keys: dict[str, str] = {}
         self.connections: list[Connection] = []
+        #: Mappings of the connections between non-matching meshes, built at connect time.
+        self.mappings: dict[Connection, Any] = {}
 
     # -- building ------------------------------------------------------------
     def add(self, name: str, component: str | type[Component] | Component | Callable[..., Component],
@@ -128,8 +135,16 @@ class Coupling:
         logger.debug("added %s (%s)", name, key)
         return instance
 
-    def connect(self, source: str, target: str, *, interpolate: bool = False) -> Connection:
+    def connect(self, source: str, target: str, *, interpolate: bool = False, mapping: str | None = None,
+                conservative: bool = False, **mapping_options: Any) -> Connection:
         """Connect output port ``source`` (``"comp.port"``) to input port ``target``.
+
+        Ports whose meshes differ need ``mapping`` — ``"nearest"``, ``"linear"`` or
+        ``"rbf"`` (options ``basis``, ``support_radius``, ``polynomial``) — built
+        now, once, as a PETSc ``Mat`` from the ports' mesh coordinates;
+        ``conservative=True`` takes its conservative form (sums are preserved,
+        e.g. forces), the default is consistent (values are interpolated, e.g.
+        temperatures).
 
         With ``interpolate=True`` the target, while it sub-cycles through a
         coupling window, reads the data linearly interpolated in time between
@@ -158,11 +173,11 @@ class Coupling:
                 f"(inputs of '{dst_name}': {self._names(dst_name, Direction.IN)})"
             )
         a, b = out.spec, inp.spec
-        if a.shape != b.shape or a.components != b.components:
+        if mapping is None and (a.shape != b.shape or a.components != b.components):
             raise CouplingError(
                 f"{what}: sizes differ — {source} carries {a.shape} points x {a.components} values, "
-                f"{target} expects {b.shape} x {b.components}; a mapping between non-matching "
-                "meshes is needed"
+                f"{target} expects {b.shape} x {b.components}; connect them with a mapping between "
+                "the meshes: mapping='nearest', 'linear' or 'rbf'"
             )
         try:
             factor = conversion_factor(a.units, b.units)
@@ -171,7 +186,17 @@ class Coupling:
         for c in self.connections:
             if (c.target, c.target_port) == (dst_name, dst_port):
                 raise CouplingError(f"{what}: input '{target}' is already connected (from {c.source}.{c.source_port})")
-        conn = Connection(src_name, src_port, dst_name, dst_port, factor, bool(interpolate))
+        if mapping_options and mapping is None:
+            raise CouplingError(f"{what}: {sorted(mapping_options)} are mapping options, but no mapping= was given")
+        conn = Connection(src_name, src_port, dst_name, dst_port, factor, bool(interpolate), mapping,
+                          bool(conservative))
+        if mapping is not None:
+            from msmcore.mapping import mapping_between
+
+            try:
+                self.mappings[conn] = mapping_between(a, b, mapping, conservative=conservative, **mapping_options)
+            except (MSMError, TypeError) as exc:
+                raise CouplingError(f"{what}: cannot build the {mapping} mapping: {exc}") from None
         self.connections.append(conn)
         return conn
 

@@ -212,7 +212,8 @@ class Runner:
         for conn in self.coupling.connections:
             src = self._field(conn.source, conn.source_port)
             dst = self._field(conn.target, conn.target_port)
-            transfer = Transfer(src, dst, conn.factor)
+            mapping = self.coupling.mappings.get(conn)
+            transfer = Transfer(src, dst, conn.factor, mapping.mat if mapping is not None else None)
             self.transfers[conn.target].append((conn, transfer))
             self.links[conn] = transfer
             if conn.interpolate:

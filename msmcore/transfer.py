@@ -1,10 +1,10 @@
 """Transfers: one connection between two ports, as a PETSc object built once.
 
 Data flows one way: the source component's output array (a :class:`Field`) is
-scattered into the destination's input array (another :class:`Field`). An
-identity layout becomes a PETSc ``Scatter``; a units conversion folds into it
-as a scaling. Later mappings (interpolation between meshes) become a sparse
-``Mat`` applied in the same place.
+moved into the destination's input array (another :class:`Field`). An identity
+layout becomes a PETSc ``Scatter`` (a units conversion is a scaling after it);
+a mapping between non-matching meshes is a ``Mat`` applied with one ``MatMult``
+(a units conversion is folded into the matrix).
 """
 
 from __future__ import annotations
@@ -27,32 +27,49 @@ class Transfer:
         Fields of the connected output and input ports (equal sizes).
     factor
         Units conversion factor applied to the values on the way.
+    mat
+        Mapping matrix ``(destination size, source size)`` for non-matching
+        meshes; ``None`` for identical layouts.
     """
 
-    def __init__(self, source: Field, destination: Field, factor: float = 1.0) -> None:
+    def __init__(self, source: Field, destination: Field, factor: float = 1.0,
+                 mat: PETSc.Mat | None = None) -> None:
         self.source = source
         self.destination = destination
         self.factor = float(factor)
-        n = source.vec.getLocalSize()
-        self._index = PETSc.IS().createStride(n, 0, 1, comm=PETSc.COMM_SELF)  # identity layout
-        self.scatter = PETSc.Scatter().create(source.vec, self._index, destination.vec, self._index)
+        self.mat: PETSc.Mat | None = None
+        self.scatter: PETSc.Scatter | None = None
+        if mat is not None:
+            self.mat = mat.copy()
+            if self.factor != 1.0:
+                self.mat.scale(self.factor)
+        else:
+            n = source.vec.getLocalSize()
+            self._index = PETSc.IS().createStride(n, 0, 1, comm=PETSc.COMM_SELF)  # identity layout
+            self.scatter = PETSc.Scatter().create(source.vec, self._index, destination.vec, self._index)
         self.seconds = 0.0
         self.count = 0
 
     def apply(self) -> None:
-        """Scatter the source values into the destination (and scale them)."""
+        """Move the source values into the destination (mapped and scaled)."""
         t0 = time.perf_counter()
-        self.scatter.scatter(self.source.vec, self.destination.vec,
-                             PETSc.InsertMode.INSERT_VALUES, PETSc.ScatterMode.FORWARD)
-        if self.factor != 1.0:
-            self.destination.vec.scale(self.factor)
+        if self.mat is not None:
+            self.mat.mult(self.source.vec, self.destination.vec)
+        else:
+            self.scatter.scatter(self.source.vec, self.destination.vec,
+                                 PETSc.InsertMode.INSERT_VALUES, PETSc.ScatterMode.FORWARD)
+            if self.factor != 1.0:
+                self.destination.vec.scale(self.factor)
         self.seconds += time.perf_counter() - t0
         self.count += 1
 
     def destroy(self) -> None:
         """Release the PETSc objects."""
-        self.scatter.destroy()
-        self._index.destroy()
+        if self.mat is not None:
+            self.mat.destroy()
+        else:
+            self.scatter.destroy()
+            self._index.destroy()
 
     def __repr__(self) -> str:
         return f"Transfer({self.source.where} -> {self.destination.where}, factor={self.factor})"

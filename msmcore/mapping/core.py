@@ -66,7 +66,8 @@ def _to_petsc(w: sp.spmatrix | np.ndarray, components: int) -> PETSc.Mat:
     """The PETSc ``Mat`` of ``w`` (kron ``I_components`` for interleaved components)."""
     comm = PETSc.COMM_SELF
     if isinstance(w, np.ndarray) and components == 1:
-        mat = PETSc.Mat().createDense(w.shape, array=np.ascontiguousarray(w), comm=comm)
+        # PETSc dense storage is column-major; the Mat keeps this array alive.
+        mat = PETSc.Mat().createDense(w.shape, array=np.asfortranarray(w), comm=comm)
         mat.assemble()
         return mat
     csr = sp.csr_matrix(w)

@@ -27,13 +27,15 @@ from msmcore.mapping.nearest import nearest_weights
 __all__ = ["grid_weights", "scattered_weights"]
 
 
-def grid_weights(axes: Sequence[np.ndarray], target: np.ndarray) -> tuple[sp.csr_matrix, dict[str, Any]]:
+def grid_weights(
+    axes: Sequence[np.ndarray], target: np.ndarray
+) -> tuple[sp.csr_matrix, dict[str, Any]]:
     """Multilinear weights from a rectilinear grid to target points.
 
     Parameters
     ----------
     axes
-        One 1D coordinate array per grid axis (strictly monotonic, either way);
+        One 1D coordinate array per grid axis (distinct values, any order);
         grid points are numbered in C order, like ``np.meshgrid(*axes, indexing="ij")``.
     target
         ``(m, len(axes))`` target coordinates.
@@ -56,25 +58,31 @@ def grid_weights(axes: Sequence[np.ndarray], target: np.ndarray) -> tuple[sp.csr
         sax = ax[order]
         if np.any(np.diff(sax) <= 0):
             raise ConfigurationError(
-                f"grid axis {d} has repeated coordinates: axis coordinates must be distinct "
-                "(strictly increasing or decreasing)"
+                f"grid axis {d} has repeated coordinates: the coordinates along each axis "
+                "must be distinct"
             )
         t = target[:, d]
         outside |= (t < sax[0]) | (t > sax[-1])
         if len(sax) == 1:
             i = np.zeros(m, dtype=np.int64)
-            lo.append(order[i]), hi.append(order[i]), frac.append(np.zeros(m))
+            lo.append(order[i])
+            hi.append(order[i])
+            frac.append(np.zeros(m))
             continue
         i = np.clip(np.searchsorted(sax, t, side="right") - 1, 0, len(sax) - 2)
         w = np.clip((t - sax[i]) / (sax[i + 1] - sax[i]), 0.0, 1.0)
-        lo.append(order[i]), hi.append(order[i + 1]), frac.append(w)
+        lo.append(order[i])
+        hi.append(order[i + 1])
+        frac.append(w)
     rows, cols, vals = [], [], []
     for corner in itertools.product((0, 1), repeat=len(axes)):
         idx = tuple(hi[d] if c else lo[d] for d, c in enumerate(corner))
         weight = np.ones(m)
         for d, c in enumerate(corner):
             weight = weight * (frac[d] if c else 1.0 - frac[d])
-        rows.append(np.arange(m)), cols.append(np.ravel_multi_index(idx, shape)), vals.append(weight)
+        rows.append(np.arange(m))
+        cols.append(np.ravel_multi_index(idx, shape))
+        vals.append(weight)
     w = sp.coo_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
         shape=(m, int(np.prod(shape))),
@@ -84,7 +92,9 @@ def grid_weights(axes: Sequence[np.ndarray], target: np.ndarray) -> tuple[sp.csr
     return w, {"outside": int(outside.sum())}
 
 
-def scattered_weights(source: np.ndarray, target: np.ndarray) -> tuple[sp.csr_matrix, dict[str, Any]]:
+def scattered_weights(
+    source: np.ndarray, target: np.ndarray
+) -> tuple[sp.csr_matrix, dict[str, Any]]:
     """Linear weights from scattered source points to target points.
 
     Parameters
@@ -120,6 +130,9 @@ def scattered_weights(source: np.ndarray, target: np.ndarray) -> tuple[sp.csr_ma
     tri = Delaunay(source)
     _set_transforms(tri)
     simplex = tri.find_simplex(target)
+    edge = np.flatnonzero(simplex < 0)
+    if len(edge):  # on the hull up to round-off: allow a small barycentric tolerance
+        simplex[edge] = tri.find_simplex(target[edge], bruteforce=True, tol=1e-10)
     inside = np.flatnonzero(simplex >= 0)
     outside = np.flatnonzero(simplex < 0)
     trans = tri.transform[simplex[inside]]
@@ -130,7 +143,9 @@ def scattered_weights(source: np.ndarray, target: np.ndarray) -> tuple[sp.csr_ma
     vals = [bary.reshape(-1)]
     if len(outside):
         idx = cKDTree(source).query(target[outside], k=1)[1]
-        rows.append(outside), cols.append(np.asarray(idx)), vals.append(np.ones(len(outside)))
+        rows.append(outside)
+        cols.append(np.asarray(idx))
+        vals.append(np.ones(len(outside)))
     w = sp.coo_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(len(target), n)
     ).tocsr()

@@ -49,7 +49,7 @@ def _basis(name: str, radius: float) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def _check_centres(centres: np.ndarray, role: str, polynomial: bool) -> float:
-    """Reject coincident centres and polynomial-unisolvent sets; return the spacing."""
+    """Reject coincident centres and sets too small for the polynomial; return the spacing."""
     n, dim = centres.shape
     extent = float(np.ptp(centres, axis=0).max()) if n > 1 else 0.0
     tree = cKDTree(centres)
@@ -110,7 +110,8 @@ def rbf_weights(
         ``support_radius`` used, ``residual``, the relative Frobenius
         residual ``|A X - B| / |B|`` of the factored solve, and
         ``amplification``, the largest absolute row sum of the weights (1 for
-        a mapping that cannot overshoot; large values flag ill-conditioning).
+        a mapping that cannot overshoot; large values flag ill-conditioning);
+        ``uncovered``: targets outside every Wendland support.
     """
     spacing = _check_centres(centres, role, polynomial)
     if basis == "gaussian" and support_radius is None:
@@ -130,6 +131,14 @@ def rbf_weights(
         a[n:, :n] = a[:n, n:].T
         b[n] = 1.0
         b[n + 1:] = ((target - shift) / scale).T
+    uncovered = 0
+    if basis == "wendland-c2":  # targets with no centre inside the support
+        dist = cKDTree(centres).query(target, k=1, distance_upper_bound=support_radius)[0]
+        uncovered = int(np.isinf(dist).sum())
+        if uncovered:
+            log.warning("rbf mapping: %d point(s) to map to have no %s point within "
+                        "support_radius=%g; they get %s", uncovered, role, support_radius,
+                        "the polynomial fit only" if polynomial else "0")
     x = _solve(a, b)
     residual = float(np.linalg.norm(a @ x - b) / max(np.linalg.norm(b), 1e-300))
     if not np.all(np.isfinite(x)) or residual > 1e-6:
@@ -142,16 +151,19 @@ def rbf_weights(
         log.warning("rbf mapping (%s, %d points): ill-conditioned, relative residual %.1e",
                     basis, n, residual)
     w = x[:n].T.copy()
-    return w, {"support_radius": support_radius, "residual": residual,
+    return w, {"support_radius": support_radius, "residual": residual, "uncovered": uncovered,
                "amplification": float(np.abs(w).sum(axis=1).max()) if len(w) else 0.0}
 
 
 def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Solve ``a x = b`` for all columns of ``b`` with one LU factorisation (PETSc KSP)."""
     comm = PETSc.COMM_SELF
-    mats = [PETSc.Mat().createDense(m.shape, array=m, comm=comm) for m in (a, b, b)]
+    # Private column-major copies: createDense shares a Fortran-contiguous array.
+    mats = [PETSc.Mat().createDense(m.shape, array=np.array(m, order="F"), comm=comm)
+            for m in (a, b)]
     for m in mats:
         m.assemble()
+    mats.append(mats[1].duplicate())
     ksp = PETSc.KSP().create(comm=comm)
     try:
         ksp.setOptionsPrefix("msm_rbf_")
@@ -163,9 +175,11 @@ def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             ksp.setUp()
             ksp.matSolve(mats[1], mats[2])
         except PETSc.Error as exc:
+            reason = str(exc).strip().splitlines()[-1].removeprefix("[0] ")
             raise ConfigurationError(
-                f"rbf mapping: the interpolation system could not be factored ({exc}): the "
-                "points may be degenerate for this basis; try polynomial=True or another basis"
+                f"rbf mapping: the interpolation system could not be factored (PETSc: {reason}):"
+                " the points may be degenerate for this basis; try polynomial=True or another"
+                " basis"
             ) from exc
         return mats[2].getDenseArray().copy()
     finally:

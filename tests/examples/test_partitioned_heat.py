@@ -41,3 +41,23 @@ def test_yaml_form_gives_the_same_result(results):
     res = load_config(EXAMPLE / "heat.yaml").run(quiet=True)
     assert heat.window_errors(res).max() < 1e-8
     assert res.info["iterations"] == results["IQN-ILS"].info["iterations"]
+
+
+def test_non_matching_interface_meshes_converge_with_mapping_error():
+    # Left interface 11 nodes (h = 0.1), right 17 (H = 1/16). The flux, -2 everywhere, is
+    # reproduced by every consistent mapping; the temperature's y-part, 3y², is not:
+    # linear interpolation from spacing H errs by at most f'' H² / 8 = 6 / (8 * 256) = 2.9e-3
+    # on the interface, which bounds the coupled error. RBF with a linear polynomial is
+    # closer to the parabola; nearest is only first order.
+    errors = {}
+    for kind in ("nearest", "linear", "rbf"):
+        res = heat.run(heat.accelerations()["IQN-ILS"], right_ny=17, mapping=kind)
+        left = res["left"]["temperature_out"]
+        y = left["y"].values
+        exact_iface = heat.exact(left["x"].values[-1:], y, 1.0)[0]
+        iface_error = abs(left[-1, -1, :].values - exact_iface).max()
+        errors[kind] = heat.window_errors(res).max()
+        assert max(res.info["iterations"]) < 20, (kind, res.info["iterations"])
+        if kind == "linear":
+            assert iface_error <= 6 / (8 * 16**2)
+    assert errors["rbf"] < errors["linear"] < errors["nearest"] < 1e-2, errors
