@@ -171,3 +171,24 @@ def test_run_arguments_are_checked():
         c.run(until=0.0)
     with pytest.raises(msm.ConfigurationError, match="sample_every must be positive"):
         c.run(until=1.0, sample_every=0)
+
+
+def test_progress_bar_appears_only_after_its_delay():
+    import io
+
+    from msmcore.progress import ProgressBar
+
+    quiet = io.StringIO()
+    bar = ProgressBar(0.0, 10.0, delay=60.0, stream=quiet)
+    bar.update(5.0)
+    bar.close()
+    assert quiet.getvalue() == ""  # a short run stays silent
+    shown = io.StringIO()
+    bar = ProgressBar(0.0, 10.0, delay=0.0, stream=shown)
+    bar.update(5.0)
+    bar.close()
+    assert " 50.0%" in shown.getvalue() and "t=5" in shown.getvalue() and shown.getvalue().endswith("\n")
+    silent = io.StringIO()
+    bar = ProgressBar(0.0, 10.0, delay=0.0, stream=silent, quiet=True)
+    bar.update(5.0)
+    assert silent.getvalue() == ""
