@@ -161,12 +161,34 @@ class Component:
                 f"component '{self.name}' has no port '{name}'; its ports are: {have}"
             ) from None
 
+    def port_indices(self, name: str) -> np.ndarray:
+        """Flat indices into the global port array of the values this rank holds.
+
+        Indices are C-order over ``spec.array_shape`` (the components axis
+        last), listed in the order of ``port_array(name).reshape(-1)``. The
+        default: a serial component (``comm`` is ``None`` or has one rank) holds
+        everything; on a larger ``comm`` its rank 0 holds everything and the
+        others nothing (their ``port_array`` is empty). A component distributed
+        over its ranks overrides this and :meth:`port_array` together.
+        """
+        spec = self.port(name).spec
+        if self.comm is None or self.comm.Get_size() == 1 or self.comm.Get_rank() == 0:
+            return np.arange(spec.size, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64)
+
     def port_array(self, name: str) -> np.ndarray:
-        """The array behind port ``name``: allocated once (zeros), then the same object."""
+        """The array behind port ``name``: allocated once (zeros), then the same object.
+
+        On a rank of a multi-rank ``comm`` other than 0 the default array is
+        empty (see :meth:`port_indices`).
+        """
         array = self._arrays.get(name)
         if array is None:
             spec = self.port(name).spec
-            array = np.zeros(spec.array_shape, dtype=spec.dtype)
+            if self.comm is not None and self.comm.Get_size() > 1 and self.comm.Get_rank() != 0:
+                array = np.zeros(0, dtype=spec.dtype)
+            else:
+                array = np.zeros(spec.array_shape, dtype=spec.dtype)
             self._arrays[name] = array
         return array
 

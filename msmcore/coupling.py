@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from msmcore.component import Component
 from msmcore.errors import ConfigurationError, CouplingError, MSMError
+from msmcore.placement import parent_comm, resolve_ranks
 from msmcore.plugins import PluginRegistry, get_registry
 from msmcore.ports import Direction, Port
 from msmcore.units import conversion_factor
@@ -69,8 +70,9 @@ class Coupling:
     Parameters
     ----------
     comm
-        Parent communicator (mpi4py) for runs under MPI; ``None`` runs
-        everything in this process.
+        Parent communicator (mpi4py) of the run; default ``MPI.COMM_WORLD``
+        (a single process when not started by ``mpiexec``). Nothing deeper
+        assumes ``COMM_WORLD``: components get sub-communicators of this one.
     registry
         Where component keys are looked up; the process-wide registry by default.
 
@@ -85,8 +87,11 @@ class Coupling:
     """
 
     def __init__(self, comm: Any = None, *, registry: PluginRegistry | None = None) -> None:
-        self.comm = comm
+        self.comm = parent_comm(comm)
+        self.size = self.comm.Get_size()
         self.registry = registry or get_registry()
+        #: Parent ranks each component runs on.
+        self.placement: dict[str, tuple[int, ...]] = {}
         self.components: dict[str, Component] = {}
         self.keys: dict[str, str] = {}
         self.connections: list[Connection] = []
@@ -94,9 +99,14 @@ class Coupling:
         self.mappings: dict[Connection, Any] = {}
 
     # -- building ------------------------------------------------------------
-    def add(self, name: str, component: str | type[Component] | Component | Callable[..., Component],
-            **settings: Any) -> Component:
+    def add(self, name: str, component: str | type[Component] | Component | Callable[..., Component], *,
+            ranks: Any = None, nprocs: int | None = None, **settings: Any) -> Component:
         """Add a component under instance name ``name``.
+
+        Under MPI every rank builds every component (settings and ports only);
+        the component runs on ``ranks`` of the coupling's communicator (a list,
+        a range or one rank), or on ranks ``0..nprocs-1``, by default on all of
+        them, with a communicator of its own (``component.comm``).
 
         Parameters
         ----------
@@ -130,6 +140,7 @@ class Coupling:
         if not isinstance(instance, Component):
             raise ConfigurationError(f"component '{name}' ({key}) did not build an msmcore.Component")
         _ = instance.ports  # declare ports now: errors surface at add time
+        self.placement[name] = resolve_ranks(name, ranks, nprocs, self.size)
         self.components[name] = instance
         self.keys[name] = key
         logger.debug("added %s (%s)", name, key)

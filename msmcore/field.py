@@ -26,15 +26,29 @@ class Field:
     where
         ``"component.port"``, for error messages.
     comm
-        PETSc communicator of the ``Vec`` (``COMM_SELF`` in-process).
+        Communicator of the ``Vec`` (mpi4py or PETSc): ``None`` for a sequential
+        field holding the whole port array; else the coupling's parent
+        communicator, each rank holding the values at ``indices``.
+    indices
+        Natural (C-order) indices into the global port array of this rank's
+        values, for a field on a parent communicator.
     """
 
-    def __init__(self, array: np.ndarray, spec: FieldSpec, where: str, comm: Any = None) -> None:
-        if array.shape != spec.array_shape:
+    def __init__(self, array: np.ndarray, spec: FieldSpec, where: str, comm: Any = None,
+                 indices: np.ndarray | None = None) -> None:
+        parallel = comm is not None
+        if not parallel and array.shape != spec.array_shape:
             raise CouplingError(
                 f"{where}: the component's array has shape {array.shape}, but the port declares "
                 f"{spec.array_shape}"
             )
+        if parallel:
+            indices = np.arange(spec.size) if indices is None else np.asarray(indices, dtype=np.int64)
+            if indices.size != array.size or (indices.size and (indices.min() < 0 or indices.max() >= spec.size)):
+                raise CouplingError(
+                    f"{where}: this rank's array holds {array.size} values but port_indices() gives "
+                    f"{indices.size} indices (global size {spec.size}); they must match, within 0..size-1"
+                )
         if not array.flags.c_contiguous or array.dtype != np.dtype(PETSc.ScalarType):
             raise CouplingError(
                 f"{where}: port arrays must be C-contiguous {np.dtype(PETSc.ScalarType)} "
@@ -44,8 +58,12 @@ class Field:
         self.array = array
         self.spec = spec
         self.where = where
+        self.indices = indices if parallel else None
         flat = array.reshape(-1)
-        self.vec = PETSc.Vec().createWithArray(flat, comm=comm or PETSc.COMM_SELF)
+        if parallel:
+            self.vec = PETSc.Vec().createWithArray(flat, size=(flat.size, spec.size), comm=PETSc.Comm(comm))
+        else:
+            self.vec = PETSc.Vec().createWithArray(flat, comm=PETSc.COMM_SELF)
         self.vec.setName(where)
 
     @property

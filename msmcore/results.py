@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +31,20 @@ class Recorder:
         First sample time.
     every
         Interval between samples; ``None`` samples at every call of :meth:`maybe_sample`.
+    gather
+        Under MPI, a collective ``gather(component, port, local samples)``
+        returning the global samples (every rank gets the full datasets).
+    member
+        Whether this rank runs each component (only those are sampled locally).
     """
 
     def __init__(self, components: Mapping[str, Component], keys: Mapping[str, str], start: float,
-                 every: float | None) -> None:
+                 every: float | None, *, gather: Callable[[str, str, np.ndarray], np.ndarray] | None = None,
+                 member: Mapping[str, bool] | None = None) -> None:
         self.components = components
         self.keys = keys
+        self.gather = gather
+        self.member = member or {n: True for n in components}
         self.every = every
         self.next_due = start
         self.times: list[float] = []
@@ -51,7 +59,10 @@ class Recorder:
             return
         self.times.append(t)
         for (name, port), series in self.data.items():
-            series.append(np.array(self.components[name].port_array(port), copy=True))
+            if self.member[name]:
+                series.append(np.array(self.components[name].port_array(port), copy=True).reshape(-1))
+            else:
+                series.append(np.zeros(0))
         if self.every is not None:
             while self.next_due <= t * (1 + 1e-12) + 1e-300:
                 self.next_due += self.every
@@ -75,7 +86,11 @@ class Recorder:
                 for dim, values in (port.spec.coords or {}).items():
                     if dim in dims and dim not in coords:
                         coords[dim] = (dim, np.asarray(values))
-                stacked = np.stack(self.data[(name, port.name)]) if self.times else np.empty((0, *port.spec.array_shape))
+                local = np.stack(self.data[(name, port.name)]) if self.times else np.empty((0, 0))
+                if self.gather is not None:
+                    stacked = self.gather(name, port.name, local)
+                else:
+                    stacked = local.reshape(len(self.times), *port.spec.array_shape)
                 variables[port.name] = xr.DataArray(
                     stacked, dims=("time", *dims),
                     attrs={"units": port.spec.units, "long_name": port.doc or port.name},
@@ -115,8 +130,10 @@ class Result(Mapping[str, xr.Dataset]):
     """
 
     def __init__(self, datasets: dict[str, xr.Dataset], timings: dict[str, dict[str, float]],
-                 wall_s: float = float("nan"), scheme: str = "", info: dict[str, Any] | None = None) -> None:
+                 wall_s: float = float("nan"), scheme: str = "", info: dict[str, Any] | None = None,
+                 rank: int = 0) -> None:
         self.datasets = datasets
+        self.rank = rank
         self.timings = timings
         self.wall_s = wall_s
         self.scheme = scheme
@@ -143,8 +160,13 @@ class Result(Mapping[str, xr.Dataset]):
         return "\n".join(lines)
 
     def to_netcdf(self, path: str | Path) -> Path:
-        """Write every component as a NetCDF4/HDF5 group of one file; returns the path."""
+        """Write every component as a NetCDF4/HDF5 group of one file; returns the path.
+
+        Under MPI every rank holds the same gathered results and only rank 0 writes.
+        """
         path = Path(path)
+        if self.rank != 0:
+            return path
         mode = "w"
         for name, ds in self.datasets.items():
             attrs = dict(ds.attrs)

@@ -1,19 +1,28 @@
-"""The run-time side of a coupling: fields, transfers, timing, sampling, failures.
+"""The run-time side of a coupling: placement, fields, transfers, timing, sampling, failures.
 
-A :class:`Runner` is built by :meth:`msmcore.Coupling.run`. It initialises the
-components, wraps every connected port array in a :class:`~msmcore.field.Field`,
-builds one :class:`~msmcore.transfer.Transfer` per connection, and offers the
-scheme three verbs: :meth:`Runner.deliver` (move data into a component's
-inputs), :meth:`Runner.advance` (advance a component to a time) and
-:meth:`Runner.sync` (a coupling window ended: sample, show progress).
+A :class:`Runner` is built by :meth:`msmcore.Coupling.run`. It gives each component
+its communicator and initialises it on its ranks, wraps every connected port array
+in a :class:`~msmcore.field.Field`, builds one :class:`~msmcore.transfer.Transfer`
+per connection, and offers the scheme its verbs: :meth:`Runner.deliver` (move data
+into a component's inputs), :meth:`Runner.advance` (advance a component to a time),
+:meth:`Runner.sync` (a window ended), and for implicit schemes
+:meth:`Runner.transferred`, :meth:`Runner.put`, :meth:`Runner.save_states` and
+:meth:`Runner.restore_states`.
+
+Under MPI every rank runs the scheme's loop. Transfers are collective on the parent
+communicator, so every rank calls ``deliver`` in the same order; ``advance``,
+``receive`` and state snapshots run only on the component's own ranks. An exception
+on any rank ends the whole job: the failing rank reports what failed, where and when,
+and aborts the parent communicator (a hang is never an option).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,6 +30,7 @@ import numpy as np
 from msmcore.component import substeps
 from msmcore.errors import CouplingError, MSMError
 from msmcore.field import Field
+from msmcore.parallel import allgather_by_index, split
 from msmcore.ports import Direction
 from msmcore.progress import ProgressBar
 from msmcore.results import Recorder, Result
@@ -42,6 +52,11 @@ class Runner:
                  quiet: bool, check_finite: bool) -> None:
         self.coupling = coupling
         self.components = coupling.components
+        self.comm = coupling.comm
+        self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
+        self.parallel = self.size > 1
+        #: Whether this rank runs each component.
+        self.member = {n: self.rank in coupling.placement[n] for n in self.components}
         self.start, self.until = start, until
         self.check_finite = check_finite
         self.sample_every = sample_every
@@ -56,11 +71,14 @@ class Runner:
         self.recorder: Recorder | None = None
         #: What the scheme reports about the run (e.g. iterations per window).
         self.info: dict[str, Any] = {}
-        self.progress = ProgressBar(start, until, quiet=quiet)
+        self.progress = ProgressBar(start, until, quiet=quiet or self.rank != 0)
 
     # -- verbs for schemes -------------------------------------------------------
     def deliver(self, name: str, exclude: Collection[Connection] = ()) -> None:
-        """Apply the transfers into component ``name`` (but ``exclude``) and call ``receive`` per port."""
+        """Apply the transfers into component ``name`` (but ``exclude``) and call ``receive`` per port.
+
+        Collective on the parent communicator: every rank calls it.
+        """
         comp = self.components[name]
         for conn, transfer in self.transfers[name]:
             if conn in exclude:
@@ -68,34 +86,50 @@ class Runner:
             t0 = time.perf_counter()
             transfer.apply()
             self.exchange_s[name] += time.perf_counter() - t0
-            self._call(name, "receive", lambda: comp.receive(conn.target_port))
+            if self.member[name]:
+                self._call(name, "receive", lambda: comp.receive(conn.target_port))
 
     def transferred(self, connections: Sequence[Connection]) -> np.ndarray:
         """What the given connections deliver now (their transfers applied), concatenated.
 
-        The values land in the targets' input arrays, but no ``receive`` is called.
+        Each connection contributes its whole (global) target field, so every
+        rank gets the same vector. The values land in the targets' input
+        arrays, but no ``receive`` is called. Collective.
         """
         parts = []
         for conn in connections:
             t0 = time.perf_counter()
-            self.links[conn].apply()
-            parts.append(self.links[conn].destination.flat.copy())
+            link = self.links[conn]
+            link.apply()
+            dst = link.destination
+            if self.parallel:
+                parts.append(allgather_by_index(self.comm, dst.indices, dst.flat, dst.spec.size))
+            else:
+                parts.append(dst.flat.copy())
             self.exchange_s[conn.target] += time.perf_counter() - t0
         return np.concatenate(parts) if parts else np.zeros(0)
+
+    def sizes(self, connections: Sequence[Connection]) -> list[int]:
+        """Global sizes of the connections' target fields (the blocks of :meth:`transferred`)."""
+        return [self.links[c].destination.spec.size for c in connections]
 
     def put(self, connections: Sequence[Connection], values: np.ndarray) -> None:
         """Write ``values`` (as from :meth:`transferred`) into the targets' inputs, then ``receive``."""
         offset = 0
         for conn in connections:
-            flat = self.links[conn].destination.flat
-            flat[...] = values[offset: offset + flat.size]
-            offset += flat.size
+            dst = self.links[conn].destination
+            block = values[offset: offset + dst.spec.size]
+            offset += dst.spec.size
+            if not self.member[conn.target]:
+                continue
+            dst.flat[...] = block[dst.indices] if dst.indices is not None else block
             comp = self.components[conn.target]
             self._call(conn.target, "receive", lambda: comp.receive(conn.target_port))
 
     def save_states(self) -> dict[str, tuple[float, Any]]:
-        """Snapshot every component (``save_state``) and its time."""
-        return {n: (c.t, self._call(n, "save_state", c.save_state)) for n, c in self.components.items()}
+        """Snapshot every component this rank runs (``save_state``) and its time."""
+        return {n: (c.t, self._call(n, "save_state", c.save_state))
+                for n, c in self.components.items() if self.member[n]}
 
     def restore_states(self, states: dict[str, tuple[float, Any]]) -> None:
         """Return every component to a snapshot of :meth:`save_states`."""
@@ -105,7 +139,7 @@ class Runner:
             comp.t = t
 
     def advance(self, name: str, t: float) -> None:
-        """Advance component ``name`` to time ``t`` (timed, checked).
+        """Advance component ``name`` to time ``t`` on its ranks (timed, checked); a no-op elsewhere.
 
         Inputs of connections made with ``interpolate=True`` are set, before
         each of the component's sub-steps, to the linear interpolation in time
@@ -113,6 +147,9 @@ class Runner:
         for its end, evaluated at the sub-step's end time.
         """
         comp = self.components[name]
+        if not self.member[name]:
+            comp.t = t
+            return
         t0 = time.perf_counter()
         interpolated = [c for c, _ in self.transfers[name] if c.interpolate]
         if interpolated:
@@ -157,12 +194,31 @@ class Runner:
 
     # -- the run ---------------------------------------------------------------
     def run(self, scheme: Scheme) -> Result:
-        """Initialise, build transfers, let ``scheme`` advance time, finalise."""
+        """Initialise, build transfers, let ``scheme`` advance time, finalise.
+
+        Under MPI an exception on any rank aborts the job (see the module docs).
+        """
+        if not self.parallel:
+            return self._run(scheme)
+        try:
+            return self._run(scheme)
+        except BaseException as exc:  # noqa: BLE001 - every failure must end every rank
+            sys.stdout.flush()
+            sys.stderr.write(f"msm: error: rank {self.rank} of {self.size}: {type(exc).__name__}: {exc}\n"
+                             "msm: aborting every rank of the coupling\n")
+            sys.stderr.flush()
+            self.comm.Abort(1)
+            raise  # pragma: no cover - Abort does not return
+
+    def _run(self, scheme: Scheme) -> Result:
         wall0 = time.perf_counter()
         started: list[str] = []
         try:
             for name, comp in self.components.items():
-                comp.comm = self.coupling.comm
+                sub = split(self.comm, self.coupling.placement[name]) if self.parallel else None
+                if not self.member[name]:
+                    continue
+                comp.comm = sub
                 comp.t = self.start
                 t0 = time.perf_counter()
                 self._call(name, "initialize", comp.initialize)
@@ -173,12 +229,14 @@ class Runner:
                     self._check_outputs(name, self.start)
             self._build_transfers()
             self._initial_exchange()
-            recorder = Recorder(self.components, self.coupling.keys, self.start, self.sample_every)
+            recorder = Recorder(self.components, self.coupling.keys, self.start, self.sample_every,
+                                gather=self._gather if self.parallel else None, member=self.member)
             self.recorder = recorder
             recorder.sample(self.start)
             self.progress.t0 = time.perf_counter()
             scheme.run(self)
             recorder.sample(self.until)
+            datasets = recorder.datasets()
         finally:
             self.progress.close()
             for name in started:
@@ -196,16 +254,34 @@ class Runner:
                    "exchange_s": self.exchange_s[name], "advance_calls": float(self.advances[name])}
             for name in self.components
         }
-        return Result(recorder.datasets(), timings, wall_s=time.perf_counter() - wall0,
-                      scheme=repr(scheme), info=self.info)
+        return Result(datasets, timings, wall_s=time.perf_counter() - wall0,
+                      scheme=repr(scheme), info=self.info, rank=self.rank)
 
     # -- internals -----------------------------------------------------------------
+    def _gather(self, name: str, port: str, local: np.ndarray) -> np.ndarray:
+        """Collective: samples ``(n, local values)`` of one port → ``(n, *array_shape)`` on every rank."""
+        comp = self.components[name]
+        spec = comp.ports[port].spec
+        indices = comp.port_indices(port) if self.member[name] else np.zeros(0, dtype=np.int64)
+        flat = allgather_by_index(self.comm, indices, local.reshape(local.shape[0], -1), spec.size)
+        return flat.reshape(local.shape[0], *spec.array_shape)
+
     def _field(self, name: str, port: str) -> Field:
         key = (name, port)
         if key not in self.fields:
             comp = self.components[name]
-            array = self._call(name, f"port_array('{port}')", lambda: comp.port_array(port))
-            self.fields[key] = Field(array, comp.ports[port].spec, f"{name}.{port}")
+            spec = comp.ports[port].spec
+            where = f"{name}.{port}"
+            if not self.parallel:
+                array = self._call(name, f"port_array('{port}')", lambda: comp.port_array(port))
+                self.fields[key] = Field(array, spec, where)
+            else:
+                if self.member[name]:
+                    array = self._call(name, f"port_array('{port}')", lambda: comp.port_array(port))
+                    indices = self._call(name, f"port_indices('{port}')", lambda: comp.port_indices(port))
+                else:
+                    array, indices = np.zeros(0, dtype=spec.dtype), np.zeros(0, dtype=np.int64)
+                self.fields[key] = Field(array, spec, where, comm=self.comm, indices=indices)
         return self.fields[key]
 
     def _build_transfers(self) -> None:
@@ -213,7 +289,8 @@ class Runner:
             src = self._field(conn.source, conn.source_port)
             dst = self._field(conn.target, conn.target_port)
             mapping = self.coupling.mappings.get(conn)
-            transfer = Transfer(src, dst, conn.factor, mapping.mat if mapping is not None else None)
+            transfer = Transfer(src, dst, conn.factor, mapping.mat if mapping is not None else None,
+                                comm=self.comm if self.parallel else None)
             self.transfers[conn.target].append((conn, transfer))
             self.links[conn] = transfer
             if conn.interpolate:
@@ -228,26 +305,30 @@ class Runner:
         for conn in self.coupling.connections:
             comp = self.components[conn.target]
             self.links[conn].apply()
-            self._call(conn.target, "receive", lambda: comp.receive(conn.target_port))
+            if self.member[conn.target]:
+                self._call(conn.target, "receive", lambda: comp.receive(conn.target_port))
             if conn in self.window_start:
                 self.window_start[conn][...] = self.links[conn].destination.flat
         if self.check_finite:
             for name in self.components:
-                self._check_outputs(name, self.start)
+                if self.member[name]:
+                    self._check_outputs(name, self.start)
 
-    def _call(self, name: str, what: str, fn):  # type: ignore[no-untyped-def]
+    def _where(self, name: str) -> str:
+        rank = f" on rank {self.rank}" if self.parallel else ""
+        return f"component '{name}' ({self.coupling.keys[name]}){rank}"
+
+    def _call(self, name: str, what: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
         except MSMError as exc:
-            comp = self.components[name]
-            if f"'{name}'" in str(exc):
+            if f"'{name}'" in str(exc) and not self.parallel:
                 raise
-            raise CouplingError(f"component '{name}' ({self.coupling.keys[name]}) failed in {what} "
-                                f"at t={comp.t:.6g}: {exc}") from exc
+            raise CouplingError(f"{self._where(name)} failed in {what} at t={self.components[name].t:.6g}: "
+                                f"{exc}") from exc
         except Exception as exc:
-            comp = self.components[name]
-            raise CouplingError(f"component '{name}' ({self.coupling.keys[name]}) failed in {what} "
-                                f"at t={comp.t:.6g}: {type(exc).__name__}: {exc}") from exc
+            raise CouplingError(f"{self._where(name)} failed in {what} at t={self.components[name].t:.6g}: "
+                                f"{type(exc).__name__}: {exc}") from exc
 
     def _check_outputs(self, name: str, t: float) -> None:
         comp = self.components[name]
@@ -257,9 +338,11 @@ class Runner:
             values = comp.port_array(pname)
             if not np.isfinite(values).all():
                 bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
-                first = np.unravel_index(int(np.argmin(np.isfinite(values))), values.shape)
+                first_local = int(np.argmin(np.isfinite(values.reshape(-1))))
+                first_flat = int(comp.port_indices(pname)[first_local]) if self.parallel else first_local
+                first = np.unravel_index(first_flat, port.spec.array_shape)
                 raise CouplingError(
-                    f"component '{name}' ({self.coupling.keys[name]}) produced {bad} non-finite value(s) "
+                    f"{self._where(name)} produced {bad} non-finite value(s) "
                     f"on port '{pname}' at t={t:.6g} (first at index {tuple(int(i) for i in first)}); "
                     "check its time step and settings"
                 )

@@ -10,10 +10,12 @@ a mapping between non-matching meshes is a ``Mat`` applied with one ``MatMult``
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from petsc4py import PETSc
 
 from msmcore.field import Field
+from msmcore.parallel import build_mapped_mat, build_scatter
 
 __all__ = ["Transfer"]
 
@@ -29,24 +31,36 @@ class Transfer:
         Units conversion factor applied to the values on the way.
     mat
         Mapping matrix ``(destination size, source size)`` for non-matching
-        meshes; ``None`` for identical layouts.
+        meshes, in natural indices on ``COMM_SELF``; ``None`` for identical layouts.
+    comm
+        The parent communicator, for fields laid out on it (collective then).
     """
 
     def __init__(self, source: Field, destination: Field, factor: float = 1.0,
-                 mat: PETSc.Mat | None = None) -> None:
+                 mat: PETSc.Mat | None = None, comm: Any = None) -> None:
         self.source = source
         self.destination = destination
         self.factor = float(factor)
         self.mat: PETSc.Mat | None = None
         self.scatter: PETSc.Scatter | None = None
-        if mat is not None:
+        self._owned: list[Any] = []
+        parallel = source.indices is not None
+        if mat is not None and parallel:
+            # The factor is folded into the parallel matrix as it is laid out.
+            self.mat = build_mapped_mat(mat, source.vec, source.indices, destination.vec,
+                                        destination.indices, self.factor, comm)
+        elif mat is not None:
             self.mat = mat.copy()
             if self.factor != 1.0:
                 self.mat.scale(self.factor)
+        elif parallel:
+            self.scatter, self._owned = build_scatter(source.vec, source.indices, destination.vec,
+                                                      destination.indices, comm)
         else:
             n = source.vec.getLocalSize()
-            self._index = PETSc.IS().createStride(n, 0, 1, comm=PETSc.COMM_SELF)  # identity layout
-            self.scatter = PETSc.Scatter().create(source.vec, self._index, destination.vec, self._index)
+            index = PETSc.IS().createStride(n, 0, 1, comm=PETSc.COMM_SELF)  # identity layout
+            self.scatter = PETSc.Scatter().create(source.vec, index, destination.vec, index)
+            self._owned = [index]
         self.seconds = 0.0
         self.count = 0
 
@@ -67,9 +81,10 @@ class Transfer:
         """Release the PETSc objects."""
         if self.mat is not None:
             self.mat.destroy()
-        else:
+        if self.scatter is not None:
             self.scatter.destroy()
-            self._index.destroy()
+        for obj in self._owned:
+            obj.destroy()
 
     def __repr__(self) -> str:
         return f"Transfer({self.source.where} -> {self.destination.where}, factor={self.factor})"

@@ -111,8 +111,7 @@ class Implicit(Scheme):
         order = self._order(coupling)
         coupled = self.coupled(coupling)
         exclude = set(coupled)
-        sizes = [runner.links[c].destination.flat.size for c in coupled]
-        bounds = np.cumsum([0, *sizes])
+        bounds = np.cumsum([0, *runner.sizes(coupled)])
         labels = [f"{c.target}.{c.target_port}" for c in coupled]
         tols = [self.tolerances.get(lbl, (self.rel_tol, self.abs_tol)) for lbl in labels]
         iterations: list[int] = []
