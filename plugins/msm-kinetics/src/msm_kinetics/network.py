@@ -12,7 +12,7 @@ import msmcore as msm
 from msm_kinetics.antimony_subset import ReactionModel, parse_model
 from msmcore.errors import ConfigurationError, CouplingError
 
-__all__ = ["Network", "cell_shape"]
+__all__ = ["Network", "block_range", "cell_shape"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,18 @@ def cell_shape(value: Any) -> tuple[int, ...]:
     return tuple(out)
 
 
+def block_range(n: int, size: int, rank: int) -> tuple[int, int]:
+    """The contiguous block ``[start, stop)`` of ``n`` items that ``rank`` of ``size`` holds.
+
+    Balanced: block sizes differ by at most one, the lower ranks get the extra
+    items (``n = 10`` on 3 ranks: ``[0, 4)``, ``[4, 7)``, ``[7, 10)``); a rank
+    gets an empty block when ``n < size``.
+    """
+    base, extra = divmod(n, size)
+    start = rank * base + min(rank, extra)
+    return start, start + base + (1 if rank < extra else 0)
+
+
 class Network(msm.Component):
     """Mass-action reaction network in every cell of a field (explicit Euler).
 
@@ -71,6 +83,19 @@ class Network(msm.Component):
     rates_out (output)
         Reaction rates at the current state, ``(*shape, nreactions)`` (or
         ``shape`` for one reaction), units ``units/s``.
+
+    Distribution
+    ------------
+    On a communicator ``comm`` of more than one rank (set by the coupling before
+    the first :meth:`port_array` call), the cells - ``shape`` flattened in C
+    order - are split into contiguous blocks (:func:`block_range`: sizes differ
+    by at most one, lower ranks get the extra cell). Each rank then holds only its
+    block: the port arrays have shape ``(ncells_local, ncomponents)``, or
+    ``(ncells_local,)`` for one component (possibly empty), and
+    :meth:`port_indices` gives their positions in the global port arrays, whose
+    :class:`~msmcore.FieldSpec` (``shape``) stays global. Cells react
+    independently, so the values are bit for bit those of a serial run. Serial
+    (``comm`` ``None`` or of one rank) the arrays have the full shape.
 
     Notes
     -----
@@ -126,8 +151,11 @@ class Network(msm.Component):
             for s in range(len(self.species_names))
         )
         self._initial = self.network.initial_vector(self.species_names)
-        self._c: np.ndarray | None = None  # state as (ncells, nspecies), a view
-        self._r: np.ndarray | None = None  # rates as (ncells, nreactions), a view
+        # (communicator, size, rank, start, stop) of this rank's cell block, fixed by
+        # the first port_array()/port_indices()/initialize() call.
+        self._layout: tuple[Any, int, int, int, int] | None = None
+        self._c: np.ndarray | None = None  # state as (ncells_local, nspecies), a view
+        self._r: np.ndarray | None = None  # rates as (ncells_local, nreactions), a view
         self._dc: np.ndarray | None = None
         self._rate_cols: list[tuple[float, np.ndarray, list[np.ndarray]]] = []
         self._increment_cols: list[tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, float]]]] = []
@@ -167,6 +195,74 @@ class Network(msm.Component):
                             doc=f"reaction rates ({', '.join(self.reaction_names)})"),
         ]
 
+    def _block(self) -> tuple[Any, int, int, int, int]:
+        """``(comm, size, rank, start, stop)``: this rank's cells ``[start, stop)``.
+
+        Fixed on first use; a communicator of another size or rank afterwards is
+        an error (the port arrays were already allocated for the old one).
+        """
+        comm = self.comm
+        size, rank = (1, 0) if comm is None else (int(comm.Get_size()), int(comm.Get_rank()))
+        if self._layout is None:
+            start, stop = block_range(self.ncells, size, rank)
+            self._layout = (comm, size, rank, start, stop)
+        elif self._layout[1:3] != (size, rank):
+            raise CouplingError(
+                f"component '{self.name}' (kinetics.network): its communicator changed from rank "
+                f"{self._layout[2]} of {self._layout[1]} to rank {rank} of {size} after the port "
+                "arrays were allocated; set comm before the first port_array() call and initialize()"
+            )
+        return self._layout
+
+    @property
+    def distributed(self) -> bool:
+        """Whether the cells are split over more than one rank."""
+        return self._block()[1] > 1
+
+    @property
+    def cell_range(self) -> tuple[int, int]:
+        """The global flat (C-order) cells ``[start, stop)`` this rank holds."""
+        return self._block()[3:5]
+
+    @property
+    def ncells_local(self) -> int:
+        """Number of cells this rank holds (``ncells`` serially)."""
+        start, stop = self.cell_range
+        return stop - start
+
+    def port_array(self, name: str) -> np.ndarray:
+        """The array behind port ``name``: this rank's cells, allocated once (zeros).
+
+        Serial it has the port's full ``array_shape``; distributed it has shape
+        ``(ncells_local, ncomponents)``, or ``(ncells_local,)`` for one component
+        (C-contiguous, possibly empty), in the order of :meth:`port_indices`.
+        """
+        array = self._arrays.get(name)
+        if array is None:
+            spec = self.port(name).spec
+            _, size, _, start, stop = self._block()
+            if size == 1:
+                shape = spec.array_shape
+            elif spec.components == 1:
+                shape = (stop - start,)
+            else:
+                shape = (stop - start, spec.components)
+            array = np.zeros(shape, dtype=spec.dtype)
+            self._arrays[name] = array
+        return array
+
+    def port_indices(self, name: str) -> np.ndarray:
+        """Flat indices (int64) into the global port array of the values this rank holds.
+
+        C order over the port's global ``array_shape`` (components last), in the
+        order of ``port_array(name).reshape(-1)``: the contiguous range
+        ``[start * ncomponents, stop * ncomponents)`` for this rank's cells
+        ``[start, stop)``. A fresh array every call.
+        """
+        components = self.port(name).spec.components
+        start, stop = self.cell_range
+        return np.arange(start * components, stop * components, dtype=np.int64)
+
     @property
     def state(self) -> np.ndarray:
         """The concentrations: the ``state_out`` port array itself."""
@@ -178,7 +274,9 @@ class Network(msm.Component):
         return self.port_array("rates_out")
 
     def concentration(self, species: str) -> np.ndarray:
-        """Return a view of one species' concentration in every cell (shape ``shape``).
+        """Return a view of one species' concentration in every cell of this rank.
+
+        Shape ``shape`` serially, ``(ncells_local,)`` distributed.
 
         Parameters
         ----------
@@ -197,9 +295,10 @@ class Network(msm.Component):
     # -- lifecycle ---------------------------------------------------------------
     def initialize(self) -> None:
         """Set every cell to the model's initial values and compute the rates."""
-        self._c = self.state.reshape(self.ncells, len(self.species_names))
-        self._r = self.rates.reshape(self.ncells, len(self.reaction_names))
-        if not (np.shares_memory(self._c, self.state) and np.shares_memory(self._r, self.rates)):
+        ncells = self.ncells_local
+        self._c = self.state.reshape(ncells, len(self.species_names))
+        self._r = self.rates.reshape(ncells, len(self.reaction_names))
+        if not (self.state.flags.c_contiguous and self.rates.flags.c_contiguous):
             raise CouplingError(f"component '{self.name}': port arrays must be C-contiguous")
         self._dc = np.empty_like(self._c)
         c, r, dc = self._c, self._r, self._dc
@@ -210,8 +309,10 @@ class Network(msm.Component):
                                 for s, terms in enumerate(self._terms) if terms]
         self._c[...] = self._initial
         self.compute_rates()
-        logger.debug("%s: %d species, %d reactions in %d cells", self.name,
-                     len(self.species_names), len(self.reaction_names), self.ncells)
+        _, size, rank, start, stop = self._block()
+        logger.debug("%s: %d species, %d reactions in cells [%d, %d) of %d (rank %d of %d)",
+                     self.name, len(self.species_names), len(self.reaction_names), start, stop,
+                     self.ncells, rank, size)
 
     def compute_rates(self) -> np.ndarray:
         """Recompute ``rates_out`` from the current state and return it.
@@ -276,7 +377,7 @@ class Network(msm.Component):
         self.port(port)  # unknown names raise CouplingError listing the ports
         if port != "state_in":
             return
-        received = self.port_array("state_in").reshape(self.ncells, len(self.species_names))
+        received = self.port_array("state_in").reshape(self.ncells_local, len(self.species_names))
         self._check_finite(received, f"received on port 'state_in' at t={self.t!r} s",
                            "check the component that sends it")
         self._views()[0][...] = received
@@ -308,15 +409,47 @@ class Network(msm.Component):
         return self._c, self._r, self._dc
 
     def _check_finite(self, c: np.ndarray, when: str, advice: str) -> None:
-        finite = np.isfinite(c)
-        if finite.all():
-            return
-        bad = ~finite
-        species = [self.species_names[s] for s in np.flatnonzero(bad.any(axis=0))]
-        cells = np.flatnonzero(bad.any(axis=1))
-        first = tuple(int(i) for i in np.unravel_index(int(cells[0]), self.shape))
+        """Raise :class:`msmcore.CouplingError` when ``c`` (local cells x species) is not finite.
+
+        Distributed, this is collective over ``comm`` (one small ``Allgather``): every
+        rank raises the same error, naming the global count, the species over all
+        ranks, the global first bad cell and the ranks holding bad cells, so a NaN
+        on one rank never leaves the others waiting in the next exchange.
+        """
+        comm, size, rank, start, _ = self._block()
+        local_ok = bool(np.isfinite(c).all())
+        nspecies = len(self.species_names)
+        if size == 1:
+            if local_ok:
+                return
+            summary = self._bad_summary(c, start)[None, :]
+        else:
+            # per rank: [bad cells, first bad global cell (ncells if none), flag per species]
+            mine = np.zeros(2 + nspecies, dtype=np.int64) if local_ok else self._bad_summary(c, start)
+            if local_ok:
+                mine[1] = self.ncells
+            summary = np.empty((size, 2 + nspecies), dtype=np.int64)
+            comm.Allgather(mine, summary)
+            if not summary[:, 0].any():
+                return
+        nbad = int(summary[:, 0].sum())
+        first_cell = int(summary[:, 1].min())
+        species = [self.species_names[s] for s in np.flatnonzero(summary[:, 2:].any(axis=0))]
+        first = tuple(int(i) for i in np.unravel_index(first_cell, self.shape))
+        where = f"first at cell {first if len(first) > 1 else first[0]}"
+        who = ""
+        if size > 1:
+            ranks = ", ".join(str(r) for r in np.flatnonzero(summary[:, 0]))
+            where += f" (on rank(s) {ranks} of {size})"
+            who = f" on rank {rank}"
         raise CouplingError(
-            f"component '{self.name}' (kinetics.network): non-finite concentration (NaN or inf) "
-            f"{when}: species {', '.join(species)} in {len(cells)} of {self.ncells} cell(s), "
-            f"first at cell {first if len(first) > 1 else first[0]}; {advice}"
+            f"component '{self.name}' (kinetics.network){who}: non-finite concentration (NaN or inf) "
+            f"{when}: species {', '.join(species)} in {nbad} of {self.ncells} cell(s), {where}; {advice}"
         )
+
+    def _bad_summary(self, c: np.ndarray, start: int) -> np.ndarray:
+        """``[bad cells, first bad global cell, bad flag per species]`` of local cells ``c``."""
+        bad = ~np.isfinite(c)
+        cells = np.flatnonzero(bad.any(axis=1))
+        return np.concatenate(([len(cells), start + int(cells[0])],
+                               bad.any(axis=0).astype(np.int64))).astype(np.int64)

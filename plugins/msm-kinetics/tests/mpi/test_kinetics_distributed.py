@@ -1,0 +1,215 @@
+"""kinetics.network distributed over MPI.COMM_WORLD: bit for bit the serial run.
+
+Run under ``mpiexec -n N`` (any N >= 1, including more ranks than cells for the
+small-field test); every test also passes on one rank.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from msm_kinetics.network import Network, block_range
+
+import msmcore as msm
+
+MPI = pytest.importorskip("mpi4py.MPI")
+
+WORLD = MPI.COMM_WORLD
+MODEL = """
+bind: A + B -> C; k1*A*B
+decay: C -> ; k2*C
+dimer: 2 A -> D; k3*A^2
+source: -> A; k0
+k1 = 0.5; k2 = 0.25; k3 = 0.125; k0 = 0.1
+A = 1.0; B = 2.0
+"""
+SHAPE = (2, 5)  # 10 cells, a 2D field
+PORTS = ("state_in", "state_out", "rates_out")
+
+
+def make(comm, shape=SHAPE, model=MODEL, dt=0.01) -> Network:
+    net = Network(name="micro", model=model, dt=dt, shape=shape)
+    net.comm = comm
+    return net
+
+
+def send_global(net: Network, values: np.ndarray) -> None:
+    """Deliver the global array ``values`` on state_in: each rank writes its part."""
+    local = net.port_array("state_in")
+    local.reshape(-1)[...] = values.reshape(-1)[net.port_indices("state_in")]
+    net.receive("state_in")
+
+
+def gather(net: Network, port: str) -> np.ndarray:
+    """The global port array, assembled from every rank's (indices, values) over ``net.comm``."""
+    comm = net.comm if net.comm is not None else MPI.COMM_SELF
+    spec = net.ports[port].spec
+    out = np.full(spec.size, np.nan)
+    seen = np.zeros(spec.size, dtype=np.int64)
+    for idx, vals in comm.allgather((net.port_indices(port), net.port_array(port).reshape(-1).copy())):
+        assert idx.dtype == np.int64 and idx.shape == vals.shape
+        out[idx] = vals
+        np.add.at(seen, idx, 1)
+    assert np.all(seen == 1), "port_indices must cover every global index exactly once"
+    return out.reshape(spec.array_shape)
+
+
+def initial_field(shape=SHAPE, nspecies=4, seed=11) -> np.ndarray:
+    # different values in every cell, the same on every rank
+    return np.random.default_rng(seed).uniform(0.5, 1.5, (*shape, nspecies))
+
+
+def run_windows(net: Network, start: np.ndarray, windows: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
+    """initialize, receive ``start``, advance ``windows`` windows; states and rates after each."""
+    net.initialize()
+    send_global(net, start)
+    snaps = []
+    for j in range(windows):
+        net.advance((j + 1) * 0.05)  # 5 steps of dt per window
+        snaps.append((gather(net, "state_out"), gather(net, "rates_out")))
+    return snaps
+
+
+def bits(a: np.ndarray) -> bytes:
+    return np.ascontiguousarray(a).tobytes()
+
+
+def test_distributed_run_is_bit_for_bit_the_serial_run() -> None:
+    start = initial_field()
+    serial = make(MPI.COMM_SELF)
+    expected = run_windows(serial, start)
+    assert serial.port_array("state_out").shape == (*SHAPE, 4)  # serial: full shape
+    dist = make(WORLD)
+    got = run_windows(dist, start)
+    for (s_exp, r_exp), (s_got, r_got) in zip(expected, got):
+        assert bits(s_got) == bits(s_exp)
+        assert bits(r_got) == bits(r_exp)
+    # the serial arrays themselves, as a third witness
+    assert bits(got[-1][0]) == bits(serial.port_array("state_out"))
+    assert bits(got[-1][1]) == bits(serial.port_array("rates_out"))
+    # cells differ: the field is not one value broadcast
+    assert len(np.unique(got[-1][0][..., 0])) == 10
+
+
+def test_port_indices_partition_the_global_arrays_in_balanced_blocks() -> None:
+    net = make(WORLD)
+    net.initialize()
+    size, rank = WORLD.Get_size(), WORLD.Get_rank()
+    ncomp = {"state_in": 4, "state_out": 4, "rates_out": 4}
+    start, stop = block_range(10, size, rank)
+    assert net.cell_range == (start, stop)
+    for port in PORTS:
+        spec = net.ports[port].spec
+        assert spec.shape == SHAPE and spec.array_shape == (*SHAPE, ncomp[port])  # specs stay global
+        idx = net.port_indices(port)
+        arr = net.port_array(port)
+        assert arr is net.port_array(port) and arr.dtype == np.float64 and arr.flags.c_contiguous
+        assert idx.dtype == np.int64 and idx.size == arr.size
+        np.testing.assert_array_equal(idx, np.arange(start * ncomp[port], stop * ncomp[port]))
+        if size > 1:
+            assert arr.shape == (stop - start, ncomp[port])
+        # across ranks: 0..size-1 exactly once, contiguous blocks in rank order
+        every = WORLD.allgather(idx)
+        np.testing.assert_array_equal(np.concatenate(every), np.arange(spec.size))
+    counts = WORLD.allgather(stop - start)
+    assert sum(counts) == 10 and max(counts) - min(counts) <= 1
+    assert counts == sorted(counts, reverse=True)  # lower ranks get the extra cell
+
+
+def test_block_range_is_balanced() -> None:
+    for n in (1, 2, 7, 10):
+        for size in (1, 2, 3, 4, 16):
+            blocks = [block_range(n, size, r) for r in range(size)]
+            assert blocks[0][0] == 0 and blocks[-1][1] == n
+            assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:]))
+            lengths = [b - a for a, b in blocks]
+            assert max(lengths) - min(lengths) <= 1 and lengths == sorted(lengths, reverse=True)
+
+
+def test_one_species_field_with_fewer_cells_than_ranks() -> None:
+    # MUSCLE3's micro model on 2 cells: with 3 ranks one rank holds nothing, and
+    # its (0,)-shaped arrays take part in every call without effect.
+    model = "J: U -> ; k*U; k = 4.05e4"
+    dt = 2.469136e-8
+    start = np.array([2.0, 0.75])
+    results = []
+    for comm in (MPI.COMM_SELF, WORLD):
+        net = make(comm, shape=(2,), model=model, dt=dt)
+        net.initialize()
+        send_global(net, start)
+        net.advance(100 * dt)
+        if comm is WORLD and WORLD.Get_size() > 1:
+            lo, hi = net.cell_range
+            assert net.port_array("state_out").shape == (hi - lo,)
+        results.append((gather(net, "state_out"), gather(net, "rates_out")))
+    (s_ser, r_ser), (s_dist, r_dist) = results
+    assert s_ser.shape == (2,) and r_ser.shape == (2,)
+    assert bits(s_dist) == bits(s_ser) and bits(r_dist) == bits(r_ser)
+    u = start.copy()
+    for _ in range(100):
+        u += -4.05e4 * u * dt  # MUSCLE3's loop, bit for bit
+    assert bits(s_dist) == bits(u)
+
+
+def test_save_and_restore_on_the_local_blocks() -> None:
+    net = make(WORLD)
+    net.initialize()
+    send_global(net, initial_field(seed=5))
+    net.advance(0.05)
+    snap = net.save_state()
+    net.advance(0.1)
+    after = gather(net, "state_out")
+    net.restore_state(snap)
+    net.advance(0.1)
+    assert bits(gather(net, "state_out")) == bits(after)
+
+
+def test_nan_received_on_one_rank_is_reported_on_every_rank() -> None:
+    # The NaN sits in the last cell (held by the last rank only); every rank
+    # raises, naming the global cell, the species and its own rank.
+    net = make(WORLD)
+    net.initialize()
+    bad = initial_field()
+    bad[1, 4, 2] = np.nan  # global cell 9, species C
+    with pytest.raises(msm.CouplingError) as info:
+        send_global(net, bad)
+    msg = str(info.value)
+    assert "received on port 'state_in'" in msg
+    assert "species C in 1 of 10 cell(s), first at cell (1, 4)" in msg
+    size, rank = WORLD.Get_size(), WORLD.Get_rank()
+    if size > 1:
+        assert f"on rank {rank}:" in msg and f"(on rank(s) {size - 1} of {size})" in msg
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_overflow_on_several_ranks_names_the_global_first_cell() -> None:
+    # Cells 3 and 9 overflow (k*A^2 with A = 1e200); the report is the same on
+    # every rank: both cells counted, the first one named.
+    net = make(WORLD, model="J: A -> B; k*A^2; k = 1\nL: S -> ; ks*S; ks = 1", dt=0.5)
+    net.initialize()
+    start = np.ones((*SHAPE, 3))
+    start.reshape(10, 3)[[3, 9], 0] = 1e200
+    send_global(net, start)
+    with pytest.raises(msm.CouplingError) as info:
+        net.advance(0.5)
+    msg = str(info.value)
+    assert "t=0.0 to t=0.5" in msg and "reduce dt" in msg
+    assert "species A, B in 2 of 10 cell(s), first at cell (0, 3)" in msg
+    size = WORLD.Get_size()
+    if size > 1:
+        owners = sorted({r for r in range(size) for c in (3, 9)
+                         if block_range(10, size, r)[0] <= c < block_range(10, size, r)[1]})
+        assert f"(on rank(s) {', '.join(map(str, owners))} of {size})" in msg
+    # identical on every rank but for the rank it names
+    assert len(set(WORLD.allgather(msg.replace(f" on rank {WORLD.Get_rank()}:", ":")))) == 1
+
+
+def test_changing_the_communicator_after_allocation_is_an_error() -> None:
+    net = make(None)
+    net.port_array("state_out")
+    net.comm = WORLD
+    if WORLD.Get_size() > 1:
+        with pytest.raises(msm.CouplingError, match="communicator changed"):
+            net.initialize()
+    else:
+        net.initialize()  # one rank: the same layout
