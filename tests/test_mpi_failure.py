@@ -1,0 +1,33 @@
+"""A component failing on one rank ends the whole MPI job quickly, with a clear message."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent / "mpi_scripts" / "failing_component.py"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_failing_component_ends_every_rank_within_10_s(ranks):
+    mpiexec = shutil.which("mpiexec")
+    assert mpiexec, "mpiexec (OpenMPI) is part of the set-up"
+    env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    t0 = time.monotonic()
+    proc = subprocess.run([mpiexec, "--oversubscribe", "-n", str(ranks), sys.executable, str(SCRIPT)],
+                          capture_output=True, text=True, timeout=60, env=env)
+    elapsed = time.monotonic() - t0
+    assert proc.returncode != 0
+    assert elapsed < 10.0, elapsed
+    assert "finished" not in proc.stdout
+    err = proc.stderr
+    assert f"component 'bad' (Bad) on rank {ranks - 1} failed in advance to t=3 at t=2" in err, err
+    assert "RuntimeError: the solver blew up" in err
+    assert "aborting every rank" in err
