@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import Any
 
 import numpy as np
 
@@ -39,14 +40,18 @@ def accelerations() -> dict[str, msm.Acceleration]:
 
 
 def build(nx: int = 11, ny: int = 11, right_nx: int | None = None, right_ny: int | None = None,
-          mapping: str | None = None) -> msm.Coupling:
-    """The two subdomains and their connections (a mapping when the interface meshes differ)."""
+          mapping: str | None = None, left_ranks: list[int] | None = None,
+          right_ranks: list[int] | None = None, comm: Any = None) -> msm.Coupling:
+    """The two subdomains and their connections (a mapping when the interface meshes differ).
+
+    Under MPI each side runs on the given ranks of ``comm`` (default: all of them).
+    """
     common = dict(size=(1.0, 1.0), kappa=1.0, dt=WINDOW, boundary=EXACT, source="beta - 2 - 2*alpha",
                   constants=CONSTANTS)
-    c = msm.Coupling()
-    c.add("left", "fluid.heat", origin=(0.0, 0.0), nodes=(nx, ny), interface_edge="right",
+    c = msm.Coupling(comm=comm)
+    c.add("left", "fluid.heat", ranks=left_ranks, origin=(0.0, 0.0), nodes=(nx, ny), interface_edge="right",
           interface_role="dirichlet", **common)
-    c.add("right", "fluid.heat", origin=(1.0, 0.0), nodes=(right_nx or nx, right_ny or ny),
+    c.add("right", "fluid.heat", ranks=right_ranks, origin=(1.0, 0.0), nodes=(right_nx or nx, right_ny or ny),
           interface_edge="left", interface_role="neumann", **common)
     options = {"mapping": mapping} if mapping else {}
     c.connect("left.flux_out", "right.flux_in", **options)
@@ -54,7 +59,7 @@ def build(nx: int = 11, ny: int = 11, right_nx: int | None = None, right_ny: int
     return c
 
 
-def run(acceleration: msm.Acceleration, **grid: int | str | None) -> msm.Result:
+def run(acceleration: msm.Acceleration, **grid: Any) -> msm.Result:
     """Serial implicit coupling, left first: the interface temperature is iterated on."""
     scheme = msm.Implicit(WINDOW, order=["left", "right"], acceleration=acceleration,
                           rel_tol=1e-12, abs_tol=1e-14, max_iterations=100)

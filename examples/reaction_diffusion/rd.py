@@ -33,13 +33,14 @@ MACRO_DT, T_END = 2.469136e-6, 1.234568e-4
 MICRO_DT, HORIZON = 2.469136e-8, 2.469136e-6
 
 
-def build() -> tuple[msm.Coupling, msm.Scheme]:
-    """The coupling and its scheme."""
+def build(macro_ranks: list[int] | None = None, micro_ranks: list[int] | None = None
+          ) -> tuple[msm.Coupling, msm.Scheme]:
+    """The coupling and its scheme; under MPI each model runs on the given ranks (default: all)."""
     c = msm.Coupling()
-    c.add("macro", "fluid.diffusion", shape=(N_CELLS,), spacing=DX, D=D, dt=MACRO_DT,
+    c.add("macro", "fluid.diffusion", ranks=macro_ranks, shape=(N_CELLS,), spacing=DX, D=D, dt=MACRO_DT,
           method="explicit", boundary="copy-increment",
           initial=1e-20, initial_points={25: 2.0, 50: 2.0, 75: 2.0})
-    c.add("micro", "kinetics.network", shape=(N_CELLS,), model=f"J: U -> ; k*U; k = {K}",
+    c.add("micro", "kinetics.network", ranks=micro_ranks, shape=(N_CELLS,), model=f"J: U -> ; k*U; k = {K}",
           dt=MICRO_DT, method="euler")
     c.connect("macro.state_out", "micro.state_in")
     c.connect("micro.state_out", "macro.state_in")
