@@ -6,6 +6,7 @@ The numbers recorded in docs/benchmarks.md come from this output.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,24 @@ def heat_tables(data: dict) -> str:
     return "\n".join(rows) + "\n\n" + overhead
 
 
+def run_mpi(script: str, ranks: int = 2) -> dict:
+    env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    proc = subprocess.run(["mpiexec", "--oversubscribe", "-n", str(ranks), sys.executable, str(HERE / script)],
+                          check=True, capture_output=True, text=True, env=env)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def mpi_table(data: dict) -> str:
+    s, b = data["small_100"], data["large_80MB"]
+    rows = ["| payload | raw mpi4py | msmcore transfer | ratio |", "|---|---|---|---|",
+            f"| 100 doubles (latency) | round trip {s['raw_roundtrip_s'] * 1e6:.1f} µs | "
+            f"{s['msmcore_s'] * 1e6:.1f} µs | {s['msmcore_s'] / s['raw_roundtrip_s']:.2f} of a round trip |",
+            f"| 80 MB (bandwidth) | one way {b['raw_oneway_s'] * 1e3:.1f} ms ({0.08 / b['raw_oneway_s']:.2f} GB/s) | "
+            f"{b['msmcore_s'] * 1e3:.1f} ms ({0.08 / b['msmcore_s']:.2f} GB/s) | "
+            f"{100 * b['raw_oneway_s'] / b['msmcore_s']:.0f} % of raw bandwidth |"]
+    return "\n".join(rows)
+
+
 def main() -> None:
     exchange = run("bench_exchange.py")
     print(f"Machine: {exchange['machine']}\n")
@@ -65,6 +84,8 @@ def main() -> None:
     rd = run("bench_rd.py")
     print("## Reaction-diffusion coupling vs MUSCLE3 (medians)\n")
     print(rd_table(rd) + "\n")
+    print("## Exchange between components on different ranks (mpiexec -n 2, medians)\n")
+    print(mpi_table(run_mpi("bench_mpi.py")) + "\n")
     heat = run("bench_heat_overhead.py")
     print("## Implicit coupling: partitioned heat\n")
     print(heat_tables(heat))
