@@ -93,8 +93,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     result = config.run(**({"quiet": True} if args.quiet else {}))
     out = args.out or config.out
     if out:
-        result.to_netcdf(out)
-    if not args.quiet:
+        result.to_netcdf(out)  # rank 0 writes under MPI
+    if not args.quiet and result.rank == 0:
         print(result.summary())
         if out:
             print(f"results written to {out}")
