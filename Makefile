@@ -25,11 +25,13 @@ test: setup
 	$(MAKE) --no-print-directory test-serial test-mpi
 
 test-serial:
-	$(PYTEST) --ignore=tests/mpi tests $(PLUGIN_TESTS)
+	$(PYTEST) --ignore=tests/mpi $(addprefix --ignore=,$(wildcard plugins/*/tests/mpi)) tests $(PLUGIN_TESTS)
+
+MPI_TESTS := tests/mpi $(wildcard plugins/*/tests/mpi)
 
 test-mpi:
-	$(MPIEXEC) -n 2 $(PYTEST) -q -p no:cacheprovider tests/mpi
-	$(MPIEXEC) -n 3 $(PYTEST) -q -p no:cacheprovider tests/mpi
+	$(MPIEXEC) -n 2 $(PYTEST) -q -p no:cacheprovider $(MPI_TESTS)
+	$(MPIEXEC) -n 3 $(PYTEST) -q -p no:cacheprovider $(MPI_TESTS)
 
 demo: setup
 	$(MSM) plugins
