@@ -104,6 +104,11 @@ def test_python_code_is_never_evaluated() -> None:
 
 
 def test_component_errors_name_the_component_and_setting() -> None:
-    # Errors raised while building the component say which component and setting.
+    # Errors raised while building the component say which component and setting:
+    # the subset rejects division (a general rate law) ...
     with pytest.raises(msm.ConfigurationError, match="setting 'model' of component 'micro'.*'J'.*'k\\*U/2'"):
-        Network(name="micro", model="J: U -> ; k*U/2; k = 1", dt=1.0)
+        Network(name="micro", model="J: U -> ; k*U/2; k = 1", dt=1.0, reader="subset")
+    # ... which the full Antimony reader accepts; its syntax errors name the setting too
+    assert Network(name="micro", model="J: U -> ; k*U/2; k = 1", dt=1.0).reaction_names == ("J",)
+    with pytest.raises(msm.ConfigurationError, match="setting 'model' of component 'micro'.*Antimony.*line 1"):
+        Network(name="micro", model="J: U -> ; k*U/; k = 1", dt=1.0)

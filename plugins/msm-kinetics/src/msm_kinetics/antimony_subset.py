@@ -1,10 +1,11 @@
 """A small subset of Antimony for mass-action reaction networks.
 
-The text is tokenized and parsed by recursive descent into a typed
-:class:`ReactionModel`; nothing in it is ever evaluated as Python. The accepted
-language (a strict subset of `Antimony <https://tellurium.readthedocs.io/en/latest/antimony.html>`_,
-so that a model written for it also loads in the full Antimony/SBML reader a
-later release brings):
+This is the fallback reader of ``kinetics.network`` (``reader="subset"``, or
+``"auto"`` when the ``antimony`` package does not import): the text is tokenized
+and parsed by recursive descent into a typed :class:`ReactionModel`; nothing in
+it is ever evaluated as Python. The accepted language is a strict subset of
+`Antimony <https://tellurium.readthedocs.io/en/latest/antimony.html>`_, so a
+model written for it reads the same with the full Antimony/SBML reader:
 
 ``J1: A + 2 B -> C; k1*A*B^2``
     A reaction: an optional name and ``:``, the reactants, ``->`` (``=>`` is
@@ -29,8 +30,8 @@ joined by ``*``, each optionally raised with ``^`` to a number; a species' power
 (its kinetic order) must be a non-negative integer. Division, sums and
 differences, parentheses, functions, unknown names and parameters that are
 never assigned are rejected with :class:`msmcore.ConfigurationError` naming the
-reaction and the offending text; general rate laws come with the Antimony/SBML
-reader.
+reaction and the offending text; general rate laws need the Antimony/SBML
+reader (:mod:`msm_kinetics.sbml_reader`).
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ __all__ = ["Reaction", "ReactionModel", "parse_model"]
 logger = logging.getLogger(__name__)
 
 GENERAL_LAWS_HINT = (
-    "this release accepts mass-action rate laws only (a product of numbers, parameters and "
-    "species raised to non-negative integer powers, e.g. 'k*A*B^2'); general rate laws come "
-    "with the Antimony/SBML reader of a later msm-kinetics release"
+    "the built-in subset accepts mass-action rate laws only (a product of numbers, parameters and "
+    "species raised to non-negative integer powers, e.g. 'k*A*B^2'); general rate laws need the "
+    "Antimony/SBML reader (reader='antimony', the default when the antimony package is installed)"
 )
 
 _TOKEN_RE = re.compile(

@@ -1,21 +1,33 @@
-"""``kinetics.network``: a mass-action reaction network in every cell of a field."""
+"""``kinetics.network``: a reaction network in every cell of a field.
+
+The network is read from Antimony or SBML (:mod:`msm_kinetics.sbml_reader`, or the
+built-in Antimony subset of :mod:`msm_kinetics.antimony_subset`), compiled into
+vectorised evaluators of its rates, right-hand side and analytic Jacobian
+(:mod:`msm_kinetics.system`) and integrated over every cell at once - by explicit
+Euler (MUSCLE3's micro model, bit for bit) or by one PETSc TS with adaptive,
+error-controlled steps (:mod:`msm_kinetics.integrator`).
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 import msmcore as msm
-from msm_kinetics.antimony_subset import ReactionModel, parse_model
+from msm_kinetics.expressions import uses_time
+from msm_kinetics.integrator import DEFAULT_VARIANTS, TS_METHODS, TSIntegrator, block_matrix
+from msm_kinetics.model import KineticModel
+from msm_kinetics.sources import read_model
+from msm_kinetics.system import CellSystem
 from msmcore.errors import ConfigurationError, CouplingError
 
-__all__ = ["Network", "block_range", "cell_shape"]
+__all__ = ["Network", "block_range", "cell_shape", "read_model"]
 
 logger = logging.getLogger(__name__)
-
 
 def cell_shape(value: Any) -> tuple[int, ...]:
     """Convert a ``shape`` setting: a positive int or a sequence of positive ints.
@@ -58,28 +70,42 @@ def block_range(n: int, size: int, rank: int) -> tuple[int, int]:
     return start, start + base + (1 if rank < extra else 0)
 
 
-class Network(msm.Component):
-    """Mass-action reaction network in every cell of a field (explicit Euler).
+def method_variant(value: Any) -> str | None:
+    """Convert a ``variant`` setting: a PETSc type name, or the BDF order as an int or a string.
 
-    The model is a string in the Antimony subset of
-    :mod:`msm_kinetics.antimony_subset`, e.g. ``"J: U -> ; k*U; k = 4.05e4"``.
-    Every cell holds its own concentrations and reacts independently. One
-    step of length ``dt`` computes, for all cells at once,
-    ``r[cell, j] = k_j * prod_s c[cell, s]**order[j, s]`` and then
-    ``c += dt * (r @ N.T)`` with ``N`` the stoichiometry matrix
-    (species x reactions), the product summed over the non-zero entries of
-    ``N`` (a reaction whose rate overflows poisons only the species it changes).
-    The Python loops run over the network (reactions, factors, non-zero
-    stoichiometric entries), never over cells.
+    ``None`` means the method's default variant.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, np.integer)):
+        raise ValueError("expected a string (or an int for the BDF order)")
+    return str(value).strip()
+
+
+class Network(msm.Component):
+    """A reaction network in every cell of a field.
+
+    The network is read from Antimony (``model``, or a ``model_file``) or SBML
+    (``sbml``, or a ``model_file``); general rate laws are compiled from the
+    MathML tree into vectorised evaluators and analytic derivatives. Every cell
+    holds its own concentrations and reacts independently:
+
+    - ``method="euler"``: explicit Euler with steps of exactly ``dt``:
+      ``r = v(c)`` then ``c += sum_j r_j * (coefficient_j * dt)`` over the
+      non-zero coefficients (MUSCLE3's micro model ``U += k U dt`` bit for bit);
+    - ``method="bdf" | "rosw" | "arkimex" | "rk"``: one PETSc TS over all local
+      cells with adaptive steps controlled by ``rtol``/``atol`` (max norm) and,
+      for the implicit methods, the analytic Jacobian assembled block-diagonally
+      (see :mod:`msm_kinetics.integrator`).
 
     Ports
     -----
     state_in (optional input)
-        Concentrations per cell, shape ``shape`` (one species) or
+        Species values per cell, shape ``shape`` (one species) or
         ``(*shape, nspecies)``; receiving it makes it the new state (the micro
         side of a macro-micro coupling).
     state_out (output)
-        The state itself (same array, updated in place), units ``units``.
+        The state itself (same array, updated in place; the TS works in it), units ``units``.
     rates_out (output)
         Reaction rates at the current state, ``(*shape, nreactions)`` (or
         ``shape`` for one reaction), units ``units/s``.
@@ -88,14 +114,14 @@ class Network(msm.Component):
     ------------
     On a communicator ``comm`` of more than one rank (set by the coupling before
     the first :meth:`port_array` call), the cells - ``shape`` flattened in C
-    order - are split into contiguous blocks (:func:`block_range`: sizes differ
-    by at most one, lower ranks get the extra cell). Each rank then holds only its
-    block: the port arrays have shape ``(ncells_local, ncomponents)``, or
-    ``(ncells_local,)`` for one component (possibly empty), and
-    :meth:`port_indices` gives their positions in the global port arrays, whose
-    :class:`~msmcore.FieldSpec` (``shape``) stays global. Cells react
-    independently, so the values are bit for bit those of a serial run. Serial
-    (``comm`` ``None`` or of one rank) the arrays have the full shape.
+    order - are split into contiguous blocks (:func:`block_range`). Each rank
+    holds only its block: the port arrays have shape ``(ncells_local,
+    ncomponents)``, or ``(ncells_local,)`` for one component (possibly empty),
+    and :meth:`port_indices` gives their positions in the global port arrays. With
+    ``euler`` the values are bit for bit those of a serial run; the TS methods
+    run one TS on ``comm`` over the local blocks (one step sequence for the
+    field, as serially; see :mod:`msm_kinetics.integrator` for how exactly
+    the results match).
 
     Notes
     -----
@@ -107,12 +133,29 @@ class Network(msm.Component):
 
     key = "kinetics.network"
 
-    model: msm.Setting[str] = msm.Setting(str, doc="reaction network in the Antimony subset (see the README)")
+    model: msm.Setting[str | None] = msm.Setting(
+        str, default=None, doc="the network in Antimony, e.g. 'J: U -> ; k*U; k = 4.05e4'")
+    model_file: msm.Setting[str | None] = msm.Setting(
+        str, default=None, doc="file with the network: Antimony (.ant/.antimony/.txt) or SBML (.xml/.sbml)")
+    sbml: msm.Setting[str | None] = msm.Setting(str, default=None, doc="the network as an SBML document")
+    reader: msm.Setting[str] = msm.Setting(
+        str, default="auto", choices=("auto", "antimony", "subset"),
+        doc="Antimony reader: the antimony package, the built-in mass-action subset, or auto")
     shape: msm.Setting[tuple[int, ...]] = msm.Setting(
         cell_shape, default=(1,), doc="cells the network runs in"
     )
-    dt: msm.Setting[float] = msm.Setting(float, minimum=0.0, units="s", doc="time step (> 0)")
-    method: msm.Setting[str] = msm.Setting(str, default="euler", choices=("euler",), doc="time integrator")
+    dt: msm.Setting[float | None] = msm.Setting(
+        float, default=None, minimum=0.0, units="s",
+        doc="time step of 'euler' (required there); first step of the TS methods (default: estimated)")
+    method: msm.Setting[str] = msm.Setting(
+        str, default="euler", choices=("euler", *TS_METHODS), doc="time integrator")
+    variant: msm.Setting[str | None] = msm.Setting(
+        method_variant, default=None,
+        doc=f"TS variant: BDF order 1-6 or a TSRosW/TSARKIMEX/TSRK type (defaults {DEFAULT_VARIANTS})")
+    rtol: msm.Setting[float] = msm.Setting(float, default=1e-6, minimum=0.0, doc="relative tolerance (TS)")
+    atol: msm.Setting[float] = msm.Setting(float, default=1e-12, minimum=0.0, doc="absolute tolerance (TS)")
+    max_steps: msm.Setting[int] = msm.Setting(int, default=100_000, minimum=1,
+                                              doc="most TS steps per advance")
     units: msm.Setting[str] = msm.Setting(str, default="1", doc="concentration units")
     species: msm.Setting[tuple[str, ...] | None] = msm.Setting(
         tuple, default=None, doc="order of the species in the ports (default: model order)"
@@ -120,48 +163,48 @@ class Network(msm.Component):
 
     def __init__(self, name: str | None = None, **settings: Any) -> None:
         super().__init__(name, **settings)
-        where = f"setting 'model' of component '{self.name}' (kinetics.network)"
-        if not self.dt > 0.0:
-            raise ConfigurationError(
-                f"setting 'dt' of component '{self.name}' (kinetics.network) must be > 0, "
-                f"got {self.dt!r}"
-            )
-        #: The parsed model.
-        self.network: ReactionModel = parse_model(self.model, where)
+        me = f"component '{self.name}' (kinetics.network)"
+        if self.dt is not None and not self.dt > 0.0:
+            raise ConfigurationError(f"setting 'dt' of {me} must be > 0, got {self.dt!r}")
+        if self.method == "euler":
+            if self.dt is None:
+                raise ConfigurationError(f"setting 'dt' of {me} is required with method='euler' (its step)")
+            if self.variant is not None:
+                raise ConfigurationError(f"setting 'variant' of {me} applies to the TS methods "
+                                         f"({', '.join(TS_METHODS)}), not to method='euler'")
+        elif self.method == "bdf" and self.variant is not None and self.variant not in "123456":
+            raise ConfigurationError(f"setting 'variant' of {me} is the BDF order with method='bdf': "
+                                     f"1 to 6, got {self.variant!r}")
+        if self.method != "euler" and not (self.rtol > 0.0 or self.atol > 0.0):
+            raise ConfigurationError(f"settings 'rtol' and 'atol' of {me} cannot both be 0")
+        source = read_model(model=self.model, model_file=self.model_file, sbml=self.sbml,
+                            reader=self.reader, where=me)
         #: Species in port order.
-        self.species_names: tuple[str, ...] = self._species_order()
+        self.species_names: tuple[str, ...] = self._species_order(source.species)
+        #: The network, species in port order.
+        self.kinetic_model: KineticModel = (
+            source if self.species_names == source.species else source.reordered(self.species_names))
         #: Reaction names in port order.
-        self.reaction_names: tuple[str, ...] = tuple(r.name for r in self.network.reactions)
+        self.reaction_names: tuple[str, ...] = self.kinetic_model.reactions
+        #: Compiled rates, right-hand side and Jacobian.
+        self.system = CellSystem(self.kinetic_model)
+        if self.method == "rosw" and any(
+                uses_time(e) for e in (*self.kinetic_model.rate_laws, *self.kinetic_model.rate_rules.values())):
+            logger.warning(
+                "%s: the model reads 'time'; PETSc's TSROSW (method='rosw') has no time-derivative term in its "
+                "stages, which lowers its order for such models and can multiply its steps; method='bdf' "
+                "does not have this problem", me)
         self.ncells = int(np.prod(self.shape, dtype=np.int64))
-        # Evaluation plan of the rates: per reaction its constant and the species
-        # indices of its factors, each repeated `order` times, in rate-law order
-        # (k*A*B^2 -> (k, [iA, iB, iB]) evaluated as ((k*A)*B)*B).
-        index = {s: i for i, s in enumerate(self.species_names)}
-        self._plan: tuple[tuple[float, tuple[int, ...]], ...] = tuple(
-            (r.rate_constant, tuple(index[s] for s, o in r.orders.items() for _ in range(o)))
-            for r in self.network.reactions
-        )
-        # Per species, the reactions changing it with their net coefficients: the
-        # increment is accumulated over these non-zero entries of N only, so that an
-        # infinite rate never spreads (as inf*0 = NaN in a dense r @ N.T) to species
-        # its reaction does not touch.
-        stoich = self.network.stoichiometry(self.species_names)
-        self._terms: tuple[tuple[tuple[int, float], ...], ...] = tuple(
-            tuple((int(j), float(stoich[s, j])) for j in np.flatnonzero(stoich[s]))
-            for s in range(len(self.species_names))
-        )
-        self._initial = self.network.initial_vector(self.species_names)
+        self._initial = self.kinetic_model.initial.copy()
         # (communicator, size, rank, start, stop) of this rank's cell block, fixed by
         # the first port_array()/port_indices()/initialize() call.
         self._layout: tuple[Any, int, int, int, int] | None = None
         self._c: np.ndarray | None = None  # state as (ncells_local, nspecies), a view
         self._r: np.ndarray | None = None  # rates as (ncells_local, nreactions), a view
-        self._dc: np.ndarray | None = None
-        self._rate_cols: list[tuple[float, np.ndarray, list[np.ndarray]]] = []
-        self._increment_cols: list[tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, float]]]] = []
+        self._integrator: TSIntegrator | None = None
+        self._dt_next: float | None = None  # the TS's proposed next step
 
-    def _species_order(self) -> tuple[str, ...]:
-        model_species = self.network.species
+    def _species_order(self, model_species: tuple[str, ...]) -> tuple[str, ...]:
         if self.species is None:
             return model_species
         given = tuple(str(s) for s in self.species)
@@ -191,9 +234,17 @@ class Network(msm.Component):
                            doc=f"concentrations ({species}); received values replace the state"),
             msm.Port.output("state_out", self.shape, components=ns, units=self.units,
                             doc=f"concentrations ({species})"),
-            msm.Port.output("rates_out", self.shape, components=nr, units=f"{self.units}/s",
-                            doc=f"reaction rates ({', '.join(self.reaction_names)})"),
+            msm.Port.output("rates_out", self.shape, components=max(nr, 1), units=f"{self.units}/s",
+                            doc=f"reaction rates ({', '.join(self.reaction_names) or 'none'})"),
         ]
+
+    def time_step(self) -> float:
+        """The ``dt`` setting (Euler's step; with a TS method a sub-step for interpolating couplings)."""
+        if self.dt is None:
+            raise ConfigurationError(
+                f"component '{self.name}' (kinetics.network) has no fixed step: method '{self.method}' "
+                "adapts its steps; give 'dt' where the coupling needs one (e.g. interpolated inputs)")
+        return float(self.dt)
 
     def _block(self) -> tuple[Any, int, int, int, int]:
         """``(comm, size, rank, start, stop)``: this rank's cells ``[start, stop)``.
@@ -294,77 +345,90 @@ class Network(msm.Component):
 
     # -- lifecycle ---------------------------------------------------------------
     def initialize(self) -> None:
-        """Set every cell to the model's initial values and compute the rates."""
+        """Set every cell to the model's initial values, compute the rates, set up the TS."""
         ncells = self.ncells_local
         self._c = self.state.reshape(ncells, len(self.species_names))
-        self._r = self.rates.reshape(ncells, len(self.reaction_names))
+        self._r = self.rates.reshape(ncells, self.ports["rates_out"].spec.components)
         if not (self.state.flags.c_contiguous and self.rates.flags.c_contiguous):
             raise CouplingError(f"component '{self.name}': port arrays must be C-contiguous")
-        self._dc = np.empty_like(self._c)
-        c, r, dc = self._c, self._r, self._dc
-        # Column views, built once: a step is then a few ufunc calls over all cells.
-        self._rate_cols = [(k, r[:, j], [c[:, s] for s in factors])
-                           for j, (k, factors) in enumerate(self._plan)]
-        self._increment_cols = [(c[:, s], dc[:, s], [(r[:, j], nu) for j, nu in terms])
-                                for s, terms in enumerate(self._terms) if terms]
         self._c[...] = self._initial
         self.compute_rates()
-        _, size, rank, start, stop = self._block()
-        logger.debug("%s: %d species, %d reactions in cells [%d, %d) of %d (rank %d of %d)",
+        comm, size, rank, start, stop = self._block()
+        if self.method != "euler":
+            if self._integrator is not None:
+                self._integrator.destroy()
+            prefix = re.sub(r"\W", "_", self.name) + "_"
+            self._integrator = TSIntegrator(
+                self.system, self._c, comm=comm if size > 1 else None, ncells=self.ncells,
+                method=self.method, variant=self.variant, rtol=self.rtol, atol=self.atol,
+                max_steps=self.max_steps, prefix=prefix, where=f"component '{self.name}' (kinetics.network)")
+            self._dt_next = None
+        logger.debug("%s: %d species, %d reactions in cells [%d, %d) of %d (rank %d of %d), %s",
                      self.name, len(self.species_names), len(self.reaction_names), start, stop,
-                     self.ncells, rank, size)
+                     self.ncells, rank, size, self.method)
 
     def compute_rates(self) -> np.ndarray:
-        """Recompute ``rates_out`` from the current state and return it.
-
-        Each column ``j`` is ``k_j`` times the rate law's species factors,
-        multiplied in the order they are written (one ufunc call per factor of
-        the network, each over all cells).
-        """
-        self._views()
-        for k, col, factors in self._rate_cols:
-            if not factors:
-                col.fill(k)
-                continue
-            np.multiply(k, factors[0], out=col)
-            for f in factors[1:]:
-                np.multiply(col, f, out=col)
+        """Recompute ``rates_out`` from the current state and return it."""
+        c, r = self._views()
+        if self.reaction_names:
+            self.system.rates(c, self.t, r)
         return self.rates
 
     def step(self, dt: float) -> None:
-        """One explicit Euler step: rates at the current state, then ``c += dt * (r @ N.T)``.
+        """Advance the state by ``dt`` (``self.t`` is left to the caller).
 
-        The increment of each species is summed over the non-zero entries of
-        ``N`` only, so an infinite rate never spreads (as inf * 0 = NaN in a dense
-        product) to species its reaction does not touch. The state is checked for
-        NaN and infinity once per :meth:`advance`, not per step (the check costs
-        as much as the step).
+        Euler: one step, the rates at the current state, then
+        ``c += sum_j r_j * (coefficient_j * dt)`` over the non-zero coefficients
+        (an infinite rate never spreads as ``inf * 0 = NaN`` to species its reaction
+        does not touch). The state is checked for NaN and infinity once per
+        :meth:`advance`, not per step. TS methods: an adaptive integration over
+        ``[t, t + dt]``.
         """
-        self.compute_rates()
-        for c_col, dc_col, terms in self._increment_cols:
-            # r * (nu * dt) with nu = -1 rounds exactly like MUSCLE3's `U += k * U * dt`
-            # with k < 0, since negation is exact: (k*U) * (-dt) == (-k*U) * dt.
-            r0, nu0 = terms[0]
-            np.multiply(r0, nu0 * dt, out=dc_col)
-            for rj, nu in terms[1:]:
-                dc_col += rj * (nu * dt)
-            c_col += dc_col
+        c, r = self._views()
+        if self.method == "euler":
+            self.system.euler_step(c, self.t, dt, r)
+        else:
+            self._integrate(self.t, self.t + dt)
 
     def advance(self, t_end: float) -> None:
-        """Sub-cycle :meth:`step` to ``t_end``; then check the state and update ``rates_out``.
+        """Advance to ``t_end``; then check the state and update ``rates_out``.
+
+        Euler sub-cycles :meth:`step` (spans that are a whole number of ``dt``
+        up to round-off in steps of exactly ``dt``); a TS method integrates from
+        ``self.t`` to ``t_end`` with its adaptive steps, starting from the step
+        the previous window ended with (the first window: ``dt``, or an estimate).
 
         Raises
         ------
         msmcore.CouplingError
             When the state holds a NaN or an infinity at the end of the window.
+        msmcore.ConvergenceError
+            When the TS cannot reach ``t_end`` (see :meth:`TSIntegrator.integrate`).
         """
         t0 = self.t
-        super().advance(t_end)
-        self._check_finite(self._views()[0], f"after advancing from t={t0!r} to t={t_end!r} s",
-                           f"reduce dt (now {self.dt!r} s; explicit Euler needs dt times every "
-                           "reaction's effective first-order rate below 2) or check the state "
-                           "received on state_in")
+        if self.method == "euler":
+            super().advance(t_end)
+            advice = (f"reduce dt (now {self.dt!r} s; explicit Euler needs dt times every reaction's effective "
+                      "first-order rate below 2), use an implicit method (method='rosw' or 'bdf'), or check "
+                      "the state received on state_in")
+        else:
+            self._views()
+            if t_end > t0:
+                self._integrate(t0, t_end)
+                self.t = t_end
+            advice = ("tighten rtol/atol or check the model and the state received on state_in")
+        self._check_finite(self._views()[0], f"after advancing from t={t0!r} to t={t_end!r} s", advice)
         self.compute_rates()
+
+    def _integrate(self, t0: float, t1: float) -> None:
+        integrator = self._integrator
+        if integrator is None:
+            raise CouplingError(f"component '{self.name}' (kinetics.network) was finalized; its TS is gone "
+                                "(call initialize() to start again)")
+        dt0 = self._dt_next or self.dt or integrator.initial_step(t0)
+        integrator.dt_next = None
+        integrator.integrate(t0, t1, dt0)
+        self._dt_next = integrator.dt_next or self._dt_next or dt0
 
     def receive(self, port: str) -> None:
         """Take the data received on ``state_in`` as the new state.
@@ -384,29 +448,64 @@ class Network(msm.Component):
         self.compute_rates()
 
     def save_state(self) -> dict[str, Any]:
-        """Snapshot of the time, the concentrations and the rates."""
-        return {"t": self.t, "state": self.state.copy(), "rates": self.rates.copy()}
+        """Snapshot of the time, the species, the rates and the TS's next step."""
+        return {"t": self.t, "state": self.state.copy(), "rates": self.rates.copy(), "dt_next": self._dt_next}
 
     def restore_state(self, state: Any) -> None:
-        """Resume from :meth:`save_state`; the port arrays are refilled in place."""
+        """Resume from :meth:`save_state`; the port arrays are refilled in place.
+
+        A TS restarts its history at every :meth:`advance`, so a restored run
+        repeats the saved one bit for bit.
+        """
         try:
             self.state[...] = state["state"]
             self.rates[...] = state["rates"]
             self.t = state["t"]
-        except (KeyError, TypeError, ValueError) as exc:
+            self._dt_next = state.get("dt_next")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CouplingError(
                 f"component '{self.name}' (kinetics.network) cannot restore {type(state).__name__}: "
                 f"not a snapshot from its save_state() ({exc})"
             ) from None
 
+    def finalize(self) -> None:
+        """Free the PETSc objects of the TS."""
+        if self._integrator is not None:
+            self._integrator.destroy()
+            self._integrator = None
+
+    # -- the ODE, for inspection ---------------------------------------------------
+    def rhs(self) -> np.ndarray:
+        """``d state / dt`` at the current state and time: a new array shaped like the state."""
+        c, _ = self._views()
+        out = np.empty_like(c)
+        self.system.rhs(c, self.t, out)
+        return out.reshape(self.state.shape)
+
+    def jacobian(self) -> Any:
+        """The ODE's Jacobian at the current state: an assembled PETSc ``Mat`` on ``comm``.
+
+        Block-diagonal, one ``nspecies x nspecies`` block per cell (AIJ with block
+        size ``nspecies``), rows and columns in the order of ``state_out``'s
+        flat global indices; the matrix the implicit TS methods factor holds
+        ``shift*I`` minus this.
+        """
+        c, _ = self._views()
+        comm, size, _, start, _ = self._block()
+        J = block_matrix(self.system, c.shape[0], self.ncells, start, comm if size > 1 else None)
+        V = np.zeros((c.shape[0], self.system.nnz))
+        self.system.jacobian(c, self.t, V)
+        J.setValuesCOO(V.reshape(-1))
+        return J
+
     # -- helpers -------------------------------------------------------------------
-    def _views(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self._c is None or self._r is None or self._dc is None:
+    def _views(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._c is None or self._r is None:
             raise CouplingError(
                 f"component '{self.name}' (kinetics.network) is used before initialize(); "
                 "call initialize() first (a Coupling does this for you)"
             )
-        return self._c, self._r, self._dc
+        return self._c, self._r
 
     def _check_finite(self, c: np.ndarray, when: str, advice: str) -> None:
         """Raise :class:`msmcore.CouplingError` when ``c`` (local cells x species) is not finite.

@@ -17,4 +17,4 @@ def msm_register_components(register: RegisterComponent) -> None:
 @hookimpl
 def msm_plugin_info() -> dict[str, str]:
     """Describe the plugin for ``msm plugins``."""
-    return {"description": "reaction kinetics: mass-action networks in every cell of a field"}
+    return {"description": "reaction kinetics: Antimony/SBML networks in every cell of a field (Euler, PETSc TS)"}
