@@ -76,6 +76,21 @@ def mpi_table(data: dict) -> str:
     return "\n".join(rows)
 
 
+def kinetics_table(data: dict) -> str:
+    sides = data["sides"]
+    rows = ["| accuracy target | " + " | ".join(v["name"] for v in sides.values()) + " |",
+            "|---|" + "---|" * len(sides)]
+    for target in next(iter(sides.values()))["by_target"]:
+        cells = []
+        for v in sides.values():
+            r = v["by_target"][target]
+            cells.append(f"{r['median_s'] * 1e3:.1f} ms (error {r['error']:.1e}, rtol {r['rtol']:.1e})")
+        rows.append(f"| {target} | " + " | ".join(cells) + " |")
+    f = data["msmcore_field"]
+    return "\n".join(rows) + (f"\n\nRobertson in {f['cells']} cells through one TS: {f['median_s']:.2f} s, "
+                              f"{f['steps']} steps, {f['us_per_cell_step']:.2f} µs per cell-step.")
+
+
 def main() -> None:
     exchange = run("bench_exchange.py")
     print(f"Machine: {exchange['machine']}\n")
@@ -86,6 +101,8 @@ def main() -> None:
     print(rd_table(rd) + "\n")
     print("## Exchange between components on different ranks (mpiexec -n 2, medians)\n")
     print(mpi_table(run_mpi("bench_mpi.py")) + "\n")
+    print("## Stiff kinetics: Robertson to t = 40 vs SciPy (medians)\n")
+    print(kinetics_table(run("bench_kinetics.py")) + "\n")
     heat = run("bench_heat_overhead.py")
     print("## Implicit coupling: partitioned heat\n")
     print(heat_tables(heat))
