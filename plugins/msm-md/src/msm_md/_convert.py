@@ -1,0 +1,98 @@
+"""Converters for ``md.lj``'s structured settings (each raises ValueError saying what is wrong)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["axes_string", "float3", "index_tuple", "int3", "positive_float"]
+
+
+class _Converter:
+    def __init__(self, name: str, func: Callable[[Any], Any]) -> None:
+        self.__name__ = name
+        self._func = func
+
+    def __call__(self, value: Any) -> Any:
+        return self._func(value)
+
+    def __repr__(self) -> str:
+        return f"Converter({self.__name__!r})"
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+        raise ValueError(f"{value!r} is not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not finite")
+    return number
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, float, str)):
+        raise ValueError(f"{value!r} is not an integer")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{value!r} is not an integer")
+    return int(value)
+
+
+def _sequence(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return [v for v in value.replace(",", " ").split() if v]
+    try:
+        return list(value)
+    except TypeError:
+        return [value]
+
+
+def _positive(value: Any) -> float:
+    number = _number(value)
+    if number <= 0.0:
+        raise ValueError(f"{value!r} is not > 0")
+    return number
+
+
+def _int3(value: Any) -> tuple[int, int, int]:
+    items = _sequence(value)
+    if len(items) == 1:
+        items = items * 3
+    if len(items) != 3:
+        raise ValueError(f"{value!r} does not have 3 entries")
+    out = tuple(_integer(v) for v in items)
+    if any(v < 1 for v in out):
+        raise ValueError(f"{value!r} has an entry < 1")
+    return out  # type: ignore[return-value]
+
+
+def _float3(value: Any) -> tuple[float, float, float]:
+    items = _sequence(value)
+    if len(items) != 3:
+        raise ValueError(f"{value!r} does not have 3 entries")
+    return tuple(_number(v) for v in items)  # type: ignore[return-value]
+
+
+def _index_tuple(value: Any) -> tuple[int, ...]:
+    items = _sequence(value)
+    out = tuple(_integer(v) for v in items)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{value!r} lists an index twice")
+    return tuple(sorted(out))
+
+
+def _axes(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a string of axis letters")
+    text = value.strip().lower()
+    if not text or any(c not in "xyz" for c in text) or len(set(text)) != len(text):
+        raise ValueError(f"{value!r} is not a non-empty string of distinct letters from 'xyz'")
+    return "".join(c for c in "xyz" if c in text)
+
+
+positive_float = _Converter("a finite number > 0", _positive)
+int3 = _Converter("3 positive integers (or one for all axes)", _int3)
+float3 = _Converter("3 numbers (x, y, z)", _float3)
+index_tuple = _Converter("a sequence of distinct integer indices", _index_tuple)
+axes_string = _Converter("distinct axis letters from 'xyz', e.g. 'xz'", _axes)

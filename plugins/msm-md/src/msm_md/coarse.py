@@ -1,0 +1,223 @@
+"""Particle-to-grid coarse-graining: window averages of particle data on slabs.
+
+Reusable by any particle plugin (NumPy only, vectorised). A :class:`SlabGrid`
+cuts a box into ``n`` slabs of equal width along one axis; a
+:class:`SlabAverager` accumulates samples of particle positions, velocities
+and (optionally) per-particle virials over a window and turns the sums into
+fields on the slabs.
+
+Averaging (what :meth:`SlabAverager.result` returns), with sums over the
+window's samples ``s`` and the particles ``i`` in slab ``b`` at that sample:
+
+* ``counts[b] = Σ_s N_b(s)`` — particle-samples (the statistical weight);
+* ``density[b] = counts[b] / (S · V_b)`` — number density, ``S`` samples,
+  ``V_b`` the slab volume;
+* ``velocity[b] = Σ_s Σ_i m_i v_i / Σ_s Σ_i m_i`` — the mass-weighted window
+  mean (momentum over mass accumulated over the window, not a mean of
+  per-sample slab means, so sparsely filled samples are not over-weighted);
+* ``K[b]_αβ = Σ m v_α v_β − (Σ m v_α)(Σ m v_β)/Σ m`` — the kinetic tensor of the
+  velocities relative to the window mean ``velocity[b]`` (the streaming
+  velocity), so a mean flow does not show up as temperature or pressure;
+* ``temperature[b] = tr K / (3 k_B counts[b])`` — three degrees of freedom per
+  particle-sample (the one mean subtracted per slab is neglected: a relative
+  bias ``1/counts``);
+* ``stress[b]`` — the pressure tensor (positive in compression; the Cauchy
+  stress is its negative) in Voigt order xx, yy, zz, yz, xz, xy:
+  ``(K_αβ / S + W_αβ / S_w) / V_b`` with ``W`` the per-particle virials
+  (half of each pair's ``d_α d_β (−u'/r)`` to each partner, assigned to the
+  partner's slab: the "virial per atom" of Thompson, Plimpton & Mattson,
+  J. Chem. Phys. 131, 154107 (2009)) summed over ``S_w`` virial samples
+  (virials may be sampled less often than velocities);
+* ``pressure[b] = tr(stress[b]) / 3``.
+
+A slab without particle-samples reports zero velocity, temperature and
+stress; ``counts`` tells a consumer to ignore it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["SlabAverages", "SlabAverager", "SlabGrid"]
+
+
+class SlabGrid:
+    """``n`` slabs of equal width covering ``[lo, hi)`` along ``axis``.
+
+    Parameters
+    ----------
+    axis
+        0, 1 or 2 (x, y, z).
+    lo, hi
+        Extent along the axis.
+    n
+        Number of slabs.
+    cross_section
+        Area of a slab normal to the axis (for volumes and densities).
+    periodic
+        Whether the axis is periodic with period ``hi − lo`` (positions are
+        then wrapped into ``[lo, hi)`` before binning).
+    """
+
+    def __init__(self, axis: int, lo: float, hi: float, n: int, cross_section: float,
+                 periodic: bool = False) -> None:
+        if not hi > lo or n < 1:
+            raise ValueError(f"a slab grid needs hi > lo and n >= 1, got [{lo}, {hi}) and n={n}")
+        self.axis, self.lo, self.hi, self.n = int(axis), float(lo), float(hi), int(n)
+        self.cross_section = float(cross_section)
+        self.periodic = bool(periodic)
+        self.width = (self.hi - self.lo) / self.n
+
+    @property
+    def edges(self) -> np.ndarray:
+        """Slab boundaries, ``n + 1`` values."""
+        return self.lo + self.width * np.arange(self.n + 1)
+
+    @property
+    def centres(self) -> np.ndarray:
+        """Slab centres, ``n`` values."""
+        return self.lo + self.width * (np.arange(self.n) + 0.5)
+
+    @property
+    def volume(self) -> float:
+        """Volume of one slab."""
+        return self.width * self.cross_section
+
+    def coordinate(self, positions: np.ndarray) -> np.ndarray:
+        """The positions' coordinate along the axis (wrapped into ``[lo, hi)`` if periodic)."""
+        q = np.asarray(positions, dtype=np.float64)[:, self.axis]
+        if self.periodic:
+            q = self.lo + np.mod(q - self.lo, self.hi - self.lo)
+        return q
+
+    def index(self, positions: np.ndarray) -> np.ndarray:
+        """Slab of each position, ``-1`` outside ``[lo, hi)``."""
+        q = self.coordinate(positions)
+        b = np.floor((q - self.lo) / self.width).astype(np.int64)
+        if self.periodic:
+            return np.clip(b, 0, self.n - 1)  # round-off at hi
+        b[(b < 0) | (b >= self.n)] = -1
+        return b
+
+
+@dataclass
+class SlabAverages:
+    """Window averages on the slabs of a :class:`SlabGrid` (see the module notes)."""
+
+    counts: np.ndarray
+    density: np.ndarray
+    velocity: np.ndarray
+    temperature: np.ndarray
+    stress: np.ndarray
+    pressure: np.ndarray
+    samples: int
+    virial_samples: int
+
+
+class SlabAverager:
+    """Accumulates particle samples on a :class:`SlabGrid` and averages them.
+
+    Parameters
+    ----------
+    grid
+        The slabs.
+    kB
+        Boltzmann's constant in the caller's units (1 in reduced units).
+    """
+
+    def __init__(self, grid: SlabGrid, kB: float = 1.0) -> None:
+        self.grid, self.kB = grid, float(kB)
+        n = grid.n
+        self._count = np.zeros(n)
+        self._mass = np.zeros(n)
+        self._momentum = np.zeros((n, 3))
+        self._kinetic = np.zeros((n, 6))
+        self._virial = np.zeros((n, 6))
+        self.samples = 0
+        self.virial_samples = 0
+
+    def reset(self) -> None:
+        """Start a new window."""
+        for array in (self._count, self._mass, self._momentum, self._kinetic, self._virial):
+            array[...] = 0.0
+        self.samples = self.virial_samples = 0
+
+    def add(self, positions: np.ndarray, velocities: np.ndarray, masses: np.ndarray | float = 1.0,
+            index: np.ndarray | None = None) -> np.ndarray:
+        """Add one sample of particle velocities; returns the slab index of each particle.
+
+        ``index`` (from :meth:`SlabGrid.index`) may be passed when already known.
+        """
+        b = self.grid.index(positions) if index is None else index
+        inside = b >= 0
+        bi = b[inside]
+        v = np.asarray(velocities, dtype=np.float64)[inside]
+        m = np.broadcast_to(np.asarray(masses, dtype=np.float64), b.shape)[inside]
+        n = self.grid.n
+        self._count += np.bincount(bi, minlength=n)
+        self._mass += np.bincount(bi, weights=m, minlength=n)
+        mv = m[:, None] * v
+        for a in range(3):
+            self._momentum[:, a] += np.bincount(bi, weights=mv[:, a], minlength=n)
+        for k, (a, c) in enumerate(_VOIGT):
+            self._kinetic[:, k] += np.bincount(bi, weights=mv[:, a] * v[:, c], minlength=n)
+        self.samples += 1
+        return b
+
+    def add_virial(self, index: np.ndarray, particle_virial: np.ndarray) -> None:
+        """Add one sample of per-particle virials ``(n_particles, 6)`` with their slab ``index``."""
+        inside = index >= 0
+        bi = index[inside]
+        w = particle_virial[inside]
+        for k in range(6):
+            self._virial[:, k] += np.bincount(bi, weights=w[:, k], minlength=self.grid.n)
+        self.virial_samples += 1
+
+    def result(self) -> SlabAverages:
+        """The window averages (see the module notes)."""
+        n, vol = self.grid.n, self.grid.volume
+        samples = max(self.samples, 1)
+        occupied = self._mass > 0
+        mass = np.where(occupied, self._mass, 1.0)
+        velocity = np.where(occupied[:, None], self._momentum / mass[:, None], 0.0)
+        kinetic = np.empty((n, 6))
+        for k, (a, c) in enumerate(_VOIGT):
+            kinetic[:, k] = self._kinetic[:, k] - self._momentum[:, a] * self._momentum[:, c] / mass
+        kinetic[~occupied] = 0.0
+        counts = self._count.copy()
+        temperature = np.where(occupied, kinetic[:, :3].sum(axis=1) / (3.0 * self.kB * np.maximum(counts, 1.0)), 0.0)
+        stress = kinetic / (samples * vol)
+        if self.virial_samples:
+            stress = stress + self._virial / (self.virial_samples * vol)
+        stress[~occupied] = 0.0
+        return SlabAverages(
+            counts=counts,
+            density=counts / (samples * vol),
+            velocity=velocity,
+            temperature=temperature,
+            stress=stress,
+            pressure=stress[:, :3].mean(axis=1),
+            samples=self.samples,
+            virial_samples=self.virial_samples,
+        )
+
+    def state(self) -> dict[str, np.ndarray | int]:
+        """The running sums (for save/restore)."""
+        return {"count": self._count.copy(), "mass": self._mass.copy(), "momentum": self._momentum.copy(),
+                "kinetic": self._kinetic.copy(), "virial": self._virial.copy(),
+                "samples": self.samples, "virial_samples": self.virial_samples}
+
+    def set_state(self, state: dict[str, np.ndarray | int]) -> None:
+        """Restore the running sums of :meth:`state`."""
+        self._count[...] = state["count"]
+        self._mass[...] = state["mass"]
+        self._momentum[...] = state["momentum"]
+        self._kinetic[...] = state["kinetic"]
+        self._virial[...] = state["virial"]
+        self.samples = int(state["samples"])
+        self.virial_samples = int(state["virial_samples"])
+
+
+_VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))

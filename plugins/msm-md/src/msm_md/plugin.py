@@ -1,0 +1,24 @@
+"""Entry point of the msm-md plugin: registers its components with msmcore."""
+
+from __future__ import annotations
+
+from msmcore import hookimpl
+from msmcore.hookspecs import RegisterComponent
+
+
+@hookimpl
+def msm_register_components(register: RegisterComponent) -> None:
+    """Register ``md.lj``."""
+    from msm_md.lj import LJFluid  # imported when msmcore asks, not before (OpenMM loads later still)
+
+    register("md.lj", LJFluid)
+
+
+@hookimpl
+def msm_plugin_info() -> dict[str, str]:
+    """Describe the plugin for ``msm plugins``."""
+    return {
+        "description": "molecular dynamics of Lennard-Jones / Morse fluids on OpenMM, coarse-grained on slabs",
+        "url": "https://openmm.org",
+        "citation": "P. Eastman et al., OpenMM 8, J. Phys. Chem. B 128, 109 (2024)",
+    }
