@@ -65,6 +65,7 @@ _ACCELERATIONS: dict[str, type[Acceleration]] = {
     "iqn-ils": IQNILS,
 }
 _CONNECTION_KEYS = {"from", "to", "interpolate", "mapping", "conservative", "basis", "support_radius",
+                    "source_component", "target_component",
                     "polynomial"}
 
 

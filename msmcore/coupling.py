@@ -49,6 +49,9 @@ class Connection:
     mapping, conservative
         Mapping kind between non-matching meshes (``None``: identical layouts),
         and whether it is the conservative form.
+    source_component, target_component
+        One value per point picked out of a multi-component port on either
+        side (``None``: all of them).
     """
 
     source: str
@@ -59,6 +62,8 @@ class Connection:
     interpolate: bool = False
     mapping: str | None = None
     conservative: bool = False
+    source_component: int | None = None
+    target_component: int | None = None
 
     def __str__(self) -> str:
         return f"{self.source}.{self.source_port} -> {self.target}.{self.target_port}"
@@ -147,8 +152,14 @@ class Coupling:
         return instance
 
     def connect(self, source: str, target: str, *, interpolate: bool = False, mapping: str | None = None,
-                conservative: bool = False, **mapping_options: Any) -> Connection:
+                conservative: bool = False, source_component: int | None = None,
+                target_component: int | None = None, **mapping_options: Any) -> Connection:
         """Connect output port ``source`` (``"comp.port"``) to input port ``target``.
+
+        ``source_component`` / ``target_component`` pick one value per point of
+        a multi-component port (e.g. species 0 of a reaction network's state
+        into a scalar diffusion field, and back); several connections may feed
+        different components of one input port.
 
         Ports whose meshes differ need ``mapping`` — ``"nearest"``, ``"linear"`` or
         ``"rbf"`` (options ``basis``, ``support_radius``, ``polynomial``) — built
@@ -184,23 +195,33 @@ class Coupling:
                 f"(inputs of '{dst_name}': {self._names(dst_name, Direction.IN)})"
             )
         a, b = out.spec, inp.spec
-        if mapping is None and (a.shape != b.shape or a.components != b.components):
+        for role, comp, spec in (("source", source_component, a), ("target", target_component, b)):
+            if comp is not None and not 0 <= comp < spec.components:
+                raise CouplingError(f"{what}: {role}_component={comp}, but the port has {spec.components} "
+                                    f"value(s) per point (0..{spec.components - 1})")
+        if (source_component is not None or target_component is not None) and mapping is not None:
+            raise CouplingError(f"{what}: component selection and mappings cannot be combined yet")
+        ca = 1 if source_component is not None else a.components
+        cb = 1 if target_component is not None else b.components
+        if mapping is None and (a.shape != b.shape or ca != cb):
             raise CouplingError(
-                f"{what}: sizes differ — {source} carries {a.shape} points x {a.components} values, "
-                f"{target} expects {b.shape} x {b.components}; connect them with a mapping between "
-                "the meshes: mapping='nearest', 'linear' or 'rbf'"
+                f"{what}: sizes differ — {source} carries {a.shape} points x {ca} values, "
+                f"{target} expects {b.shape} x {cb}; connect them with a mapping between "
+                "the meshes: mapping='nearest', 'linear' or 'rbf' (or pick components with "
+                "source_component=/target_component=)"
             )
         try:
             factor = conversion_factor(a.units, b.units)
         except ConfigurationError as exc:
             raise CouplingError(f"{what}: units mismatch: {exc}") from None
         for c in self.connections:
-            if (c.target, c.target_port) == (dst_name, dst_port):
+            if (c.target, c.target_port) == (dst_name, dst_port) and (
+                    c.target_component is None or target_component is None or c.target_component == target_component):
                 raise CouplingError(f"{what}: input '{target}' is already connected (from {c.source}.{c.source_port})")
         if mapping_options and mapping is None:
             raise CouplingError(f"{what}: {sorted(mapping_options)} are mapping options, but no mapping= was given")
         conn = Connection(src_name, src_port, dst_name, dst_port, factor, bool(interpolate), mapping,
-                          bool(conservative))
+                          bool(conservative), source_component, target_component)
         if mapping is not None:
             from msmcore.mapping import mapping_between
 

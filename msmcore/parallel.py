@@ -20,7 +20,7 @@ import numpy as np
 from mpi4py import MPI
 from petsc4py import PETSc
 
-__all__ = ["allgather_by_index", "build_mapped_mat", "build_scatter", "split"]
+__all__ = ["allgather_by_index", "build_mapped_mat", "build_scatter", "component_selection", "split"]
 
 
 def split(parent: MPI.Comm, ranks: Sequence[int]) -> MPI.Comm | None:
@@ -30,18 +30,40 @@ def split(parent: MPI.Comm, ranks: Sequence[int]) -> MPI.Comm | None:
     return sub if member else None
 
 
+def component_selection(target_indices: np.ndarray, source_components: int, target_components: int,
+                        source_component: int | None, target_component: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """For a target's natural indices: which ones a connection sets, and the source natural index of each.
+
+    Returns ``(mask, source_indices)`` with ``source_indices`` for the masked entries.
+    """
+    point, comp = np.divmod(np.asarray(target_indices, dtype=np.int64), target_components)
+    mask = np.ones(point.shape, dtype=bool) if target_component is None else comp == target_component
+    src_comp = comp[mask] if source_component is None and target_component is None else (
+        np.full(int(mask.sum()), source_component or 0))
+    return mask, point[mask] * source_components + src_comp
+
+
 def build_scatter(source: PETSc.Vec, source_indices: np.ndarray, target: PETSc.Vec,
-                  target_indices: np.ndarray, comm: MPI.Comm) -> tuple[PETSc.Scatter, list[Any]]:
+                  target_indices: np.ndarray, comm: MPI.Comm,
+                  select: tuple[int, int, int | None, int | None] | None = None
+                  ) -> tuple[PETSc.Scatter, list[Any]]:
     """Collective: a Scatter moving natural index ``i`` of ``source`` to natural index ``i`` of ``target``.
 
+    ``select`` = ``(source components, target components, source component,
+    target component)`` picks one value per point on either side instead.
     Returns the scatter and the PETSc objects to destroy with it.
     """
     pcomm = PETSc.Comm(comm)
     ao = PETSc.AO().createBasic(np.asarray(source_indices, dtype=PETSc.IntType), comm=pcomm)
-    wanted = ao.app2petsc(np.asarray(target_indices, dtype=PETSc.IntType).copy())
     lo, hi = target.getOwnershipRange()
+    positions = np.arange(lo, hi, dtype=PETSc.IntType)
+    natural = np.asarray(target_indices, dtype=np.int64)
+    if select is not None:
+        mask, natural = component_selection(natural, *select)
+        positions = positions[mask]
+    wanted = ao.app2petsc(np.asarray(natural, dtype=PETSc.IntType).copy())
     is_from = PETSc.IS().createGeneral(np.asarray(wanted, dtype=PETSc.IntType), comm=pcomm)
-    is_to = PETSc.IS().createStride(hi - lo, lo, 1, comm=pcomm)
+    is_to = PETSc.IS().createGeneral(positions, comm=pcomm)
     scatter = PETSc.Scatter().create(source, is_from, target, is_to)
     return scatter, [ao, is_from, is_to]
 

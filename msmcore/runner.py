@@ -290,7 +290,8 @@ class Runner:
             dst = self._field(conn.target, conn.target_port)
             mapping = self.coupling.mappings.get(conn)
             transfer = Transfer(src, dst, conn.factor, mapping.mat if mapping is not None else None,
-                                comm=self.comm if self.parallel else None)
+                                comm=self.comm if self.parallel else None,
+                                select=(conn.source_component, conn.target_component))
             self.transfers[conn.target].append((conn, transfer))
             self.links[conn] = transfer
             if conn.interpolate:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 from petsc4py import PETSc
 
 from msmcore.field import Field
-from msmcore.parallel import build_mapped_mat, build_scatter
+from msmcore.parallel import build_mapped_mat, build_scatter, component_selection
 
 __all__ = ["Transfer"]
 
@@ -34,10 +35,14 @@ class Transfer:
         meshes, in natural indices on ``COMM_SELF``; ``None`` for identical layouts.
     comm
         The parent communicator, for fields laid out on it (collective then).
+    select
+        ``(source component, target component)`` picking one value per point
+        of multi-component ports (``None`` entries: all components).
     """
 
     def __init__(self, source: Field, destination: Field, factor: float = 1.0,
-                 mat: PETSc.Mat | None = None, comm: Any = None) -> None:
+                 mat: PETSc.Mat | None = None, comm: Any = None,
+                 select: tuple[int | None, int | None] | None = None) -> None:
         self.source = source
         self.destination = destination
         self.factor = float(factor)
@@ -55,7 +60,13 @@ class Transfer:
                 self.mat.scale(self.factor)
         elif parallel:
             self.scatter, self._owned = build_scatter(source.vec, source.indices, destination.vec,
-                                                      destination.indices, comm)
+                                                      destination.indices, comm, self._select(select))
+        elif select is not None and select != (None, None):
+            mask, src = component_selection(np.arange(destination.spec.size), *self._select(select))
+            is_from = PETSc.IS().createGeneral(src.astype(PETSc.IntType), comm=PETSc.COMM_SELF)
+            is_to = PETSc.IS().createGeneral(np.flatnonzero(mask).astype(PETSc.IntType), comm=PETSc.COMM_SELF)
+            self.scatter = PETSc.Scatter().create(source.vec, is_from, destination.vec, is_to)
+            self._owned = [is_from, is_to]
         else:
             n = source.vec.getLocalSize()
             index = PETSc.IS().createStride(n, 0, 1, comm=PETSc.COMM_SELF)  # identity layout
@@ -63,6 +74,11 @@ class Transfer:
             self._owned = [index]
         self.seconds = 0.0
         self.count = 0
+
+    def _select(self, select: tuple[int | None, int | None] | None) -> tuple[int, int, int | None, int | None] | None:
+        if select is None or select == (None, None):
+            return None
+        return (self.source.spec.components, self.destination.spec.components, *select)
 
     def apply(self) -> None:
         """Move the source values into the destination (mapped and scaled)."""

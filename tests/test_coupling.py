@@ -192,3 +192,37 @@ def test_progress_bar_appears_only_after_its_delay():
     bar = ProgressBar(0.0, 10.0, delay=0.0, stream=silent, quiet=True)
     bar.update(5.0)
     assert silent.getvalue() == ""
+
+
+class Pair(msm.Component):
+    """Two values per point: (a, b) = (count, 10 * count)."""
+
+    dt = msm.Setting(float, default=1.0)
+
+    def declare_ports(self):
+        return [msm.Port.input("ab_in", 3, components=2, required=False),
+                msm.Port.output("ab_out", 3, components=2)]
+
+    def step(self, dt):
+        out = self.port_array("ab_out")
+        out[:, 0] += 1.0
+        out[:, 1] += 10.0
+
+
+def test_component_selection_between_multi_and_single_component_ports():
+    c = msm.Coupling()
+    c.add("p", Pair)
+    c.add("e", Echo)
+    c.add("q", Pair)
+    with pytest.raises(msm.CouplingError, match="sizes differ .* 2 values.*pick components"):
+        c.connect("p.ab_out", "e.value")
+    with pytest.raises(msm.CouplingError, match="source_component=2, but the port has 2 value"):
+        c.connect("p.ab_out", "e.value", source_component=2)
+    c.connect("p.ab_out", "e.value", source_component=1)       # b of p -> e
+    c.connect("e.last", "q.ab_in", target_component=0)          # e -> a of q
+    c.connect("p.ab_out", "q.ab_in", source_component=0, target_component=1)  # a of p -> b of q
+    with pytest.raises(msm.CouplingError, match="already connected"):
+        c.connect("e.last", "q.ab_in", target_component=0)
+    c.run(until=2.0, scheme=msm.Serial(window=1.0, order=["p", "e", "q"]))
+    assert c.components["e"].seen == [10.0, 20.0]
+    np.testing.assert_array_equal(c.components["q"].port_array("ab_in"), [[20.0, 2.0]] * 3)

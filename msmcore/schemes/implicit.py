@@ -97,6 +97,10 @@ class Implicit(Scheme):
 
     def validate(self, coupling: Coupling) -> None:
         order = self._order(coupling)
+        picked = [str(c) for c in self.coupled(coupling) if c.target_component is not None]
+        if picked:
+            raise CouplingError(f"Implicit coupling cannot yet iterate on connections into one component of a "
+                                f"port ({', '.join(picked)}); connect whole ports")
         targets = {f"{c.target}.{c.target_port}" for c in coupling.connections}
         unknown = sorted(set(self.tolerances) - targets)
         if unknown:

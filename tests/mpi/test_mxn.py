@@ -66,3 +66,30 @@ def test_unknown_rank_is_a_clear_error():
     c = msm.Coupling()
     with pytest.raises(msm.ConfigurationError, match=f"has {SIZE} rank\\(s\\)"):
         c.add("ramp", Ramp, ranks=[SIZE])
+
+
+class Pair(msm.Component):
+    """Two values per point, (count, 10 * count); serial (rank 0 of its ranks holds it)."""
+
+    dt = msm.Setting(float, default=1.0)
+
+    def declare_ports(self):
+        return [msm.Port.output("ab_out", N, components=2)]
+
+    def step(self, dt):
+        out = self.port_array("ab_out")
+        if out.size:
+            out[:, 0] += 1.0
+            out[:, 1] += 10.0
+
+
+@pytest.mark.parametrize("layout", list(layouts()))
+def test_component_selection_across_ranks(layout):
+    pair_ranks, block_ranks = layouts()[layout]
+    c = msm.Coupling()
+    c.add("pair", Pair, ranks=pair_ranks)
+    c.add("blocks", Blocks, ranks=block_ranks)
+    c.connect("pair.ab_out", "blocks.u_in", source_component=1)
+    res = c.run(until=2.0, scheme=msm.Serial(window=1.0))
+    # blocks: 2 * (10 t) + t at t = 1, 2
+    np.testing.assert_array_equal(res["blocks"]["u_out"].values[1:], [[21.0] * N, [42.0] * N])
