@@ -103,6 +103,14 @@ def main() -> None:
     print(mpi_table(run_mpi("bench_mpi.py")) + "\n")
     print("## Stiff kinetics: Robertson to t = 40 vs SciPy (medians)\n")
     print(kinetics_table(run("bench_kinetics.py")) + "\n")
+    gs = run("bench_gray_scott.py")
+    print("## Coupled Gray-Scott step rate (medians)\n")
+    print("| grid | steps/s | ms per step: reactions / u / v |\n|---|---|---|")
+    for key in ("128", "512"):
+        d = gs[key]
+        parts = " / ".join(f"{v:.2f}" for v in d["ms_per_step_by_component"].values())
+        print(f"| {key} x {key} | {d['steps_per_s']:.1f} | {parts} |")
+    print()
     heat = run("bench_heat_overhead.py")
     print("## Implicit coupling: partitioned heat\n")
     print(heat_tables(heat))

@@ -32,6 +32,9 @@ class ProgressBar:
         self.t0 = time.perf_counter()
         self._last = 0.0
         self.shown = False
+        # On a terminal the bar redraws in place; into a file it writes a line per 10 %.
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._next_line = 0.0
 
     def update(self, t: float) -> None:
         """Report that simulated time ``t`` has been reached."""
@@ -43,15 +46,19 @@ class ProgressBar:
         self._last = now
         self.shown = True
         frac = min(max((t - self.start) / (self.end - self.start), 0.0), 1.0)
+        if not self.tty and frac < self._next_line:
+            return
+        self._next_line = (int(frac * 10) + 1) / 10
         filled = int(round(frac * self.width))
         elapsed = now - self.t0
         eta = elapsed * (1 - frac) / frac if frac > 0 else float("nan")
-        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {100 * frac:5.1f}%  "
-                          f"t={t:.4g}  {elapsed:6.1f}s elapsed, ~{eta:5.1f}s left")
+        line = (f"[{'#' * filled}{'.' * (self.width - filled)}] {100 * frac:5.1f}%  "
+                f"t={t:.4g}  {elapsed:6.1f}s elapsed, ~{eta:5.1f}s left")
+        self.stream.write(f"\r{line}" if self.tty else f"{line}\n")
         self.stream.flush()
 
     def close(self) -> None:
         """End the bar's line, if it was shown."""
-        if self.shown:
+        if self.shown and self.tty:
             self.stream.write("\n")
             self.stream.flush()

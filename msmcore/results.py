@@ -98,9 +98,18 @@ class Recorder:
             ds = xr.Dataset(variables, coords=coords)
             ds["time"].attrs = {"long_name": "coupling time"}
             ds.attrs = {"component": name, "key": self.keys.get(name, ""),
-                        "settings": json.dumps(comp.settings, default=str)}
+                        "settings": json.dumps(_jsonable(comp.settings), default=str)}
             out[name] = ds
         return out
+
+
+def _jsonable(value: Any) -> Any:
+    """Settings as JSON can hold them: mapping keys become strings."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 def _dims(port: Port) -> tuple[str, ...]:

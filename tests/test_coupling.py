@@ -188,6 +188,7 @@ def test_progress_bar_appears_only_after_its_delay():
     bar.update(5.0)
     bar.close()
     assert " 50.0%" in shown.getvalue() and "t=5" in shown.getvalue() and shown.getvalue().endswith("\n")
+    assert shown.getvalue().count("\n") == 1  # not a terminal: one line per 10 %, no redraws
     silent = io.StringIO()
     bar = ProgressBar(0.0, 10.0, delay=0.0, stream=silent, quiet=True)
     bar.update(5.0)
