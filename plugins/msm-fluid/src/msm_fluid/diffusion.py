@@ -43,10 +43,19 @@ class Diffusion(msm.Component):
 
     Notes
     -----
-    The DMDA is built on :attr:`comm` (``PETSc.COMM_SELF`` when ``None``).
-    Port arrays hold this rank's owned box of the grid; only serial runs are
-    tested so far. KSP options can be overridden from the PETSc options
-    database with the prefix ``<name>_`` (e.g. ``-macro_ksp_type gmres``).
+    The DMDA is built on :attr:`comm` (``PETSc.COMM_SELF`` when ``None``) and
+    split over its ranks: each port array is this rank's owned box of the grid
+    (C order over the box), and :meth:`port_indices` says where its entries
+    sit in the whole grid. Results equal a serial run's to round-off
+    (explicit) or the KSP tolerance (implicit); every boundary rule works
+    distributed (the operators are PETSc matrices that read neighbours across
+    rank boundaries). Collective over :attr:`comm`: the first
+    :meth:`port_array`/:meth:`port_indices` (it builds the DMDA),
+    :meth:`initialize`, :meth:`step`/:meth:`advance` and :meth:`finalize`;
+    :meth:`receive`, :meth:`save_state` and :meth:`restore_state` are local.
+    ``initial_points`` are global cell indices. KSP options can be overridden
+    from the PETSc options database with the prefix ``<name>_`` (e.g.
+    ``-macro_ksp_type gmres``).
     """
 
     shape = msm.Setting(shape_tuple, doc="cells per axis (1 to 3 axes)")
@@ -188,6 +197,16 @@ class Diffusion(msm.Component):
         assert array is not None
         return array
 
+    def port_indices(self, name: str) -> np.ndarray:
+        """Flat C-order indices, in the whole grid, of this rank's entries of ``port_array(name)``.
+
+        All three ports are the owned box of the grid, so they share the same
+        indices (every cell once over the ranks of :attr:`comm`).
+        """
+        if name not in _STATE_PORTS:
+            self.port(name)  # a clear error for an unknown port
+        return self._ensure_grid().natural_indices()
+
     @property
     def grid(self) -> CellGrid:
         """The grid (its DMDA is ``grid.dm``), built on first use on :attr:`comm`."""
@@ -204,9 +223,12 @@ class Diffusion(msm.Component):
         if self._grid is not None:
             return self._grid
         width, box = stencil_needs(self.boundary)
-        grid = CellGrid(self.shape, self._spacing, self.comm, stencil_width=width, box_stencil=box)
-        if grid.comm.getSize() > 1:
-            logger.warning("component '%s': distributed fluid.diffusion is untested", self.name)
+        try:
+            grid = CellGrid(self.shape, self._spacing, self.comm, stencil_width=width, box_stencil=box)
+        except ValueError as exc:
+            raise msm.ConfigurationError(
+                f"component '{self.name}' (boundary={self.boundary!r}): {exc}"
+            ) from None
         dtype = np.dtype(PETSc.ScalarType)
         self._u = np.zeros(grid.local_shape, dtype=dtype)
         self._u_in = np.zeros(grid.local_shape, dtype=dtype)
@@ -235,9 +257,8 @@ class Diffusion(msm.Component):
         assert u is not None
         u[...] = self.initial
         for cell, value in self._points.items():
-            local = tuple(i - s for i, (s, e) in zip(cell, grid.owned))
-            if all(0 <= i < e - s for i, (s, e) in zip(cell, grid.owned)):
-                u[local] = value
+            if all(s <= i < e for i, (s, e) in zip(cell, grid.owned)):  # a global index this rank owns
+                u[tuple(i - s for i, (s, _) in zip(cell, grid.owned))] = value
         self._bidx = np.flatnonzero(grid.boundary_mask()) if self.boundary == "dirichlet" else self._bidx[:0]
         self._hold_boundary()
         self._L = assemble_laplacian(grid, self.boundary)

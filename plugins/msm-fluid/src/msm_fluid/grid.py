@@ -8,8 +8,12 @@ so a component can hand that array out without copying or transposing.
 
 Everything here is built on the communicator it is given; with more than one
 rank the DMDA splits the box and :attr:`CellGrid.owned` and
-:attr:`CellGrid.ghosted` describe this rank's part (only serial runs are
-exercised by the tests today).
+:attr:`CellGrid.ghosted` describe this rank's part. PETSc numbers the global
+vector rank by rank, each rank's box in C order; :meth:`CellGrid.natural_indices`
+gives the flat C-order index in the *whole* grid of every owned cell, and
+:meth:`CellGrid.petsc_indices` turns such indices into PETSc's numbering
+(for scatters that read cells owned by other ranks). Building a grid is
+collective over its communicator.
 """
 
 from __future__ import annotations
@@ -92,17 +96,20 @@ class CellGrid:
         if len(self.spacing) != len(self.shape):
             raise ValueError(f"spacing {self.spacing} does not match shape {self.shape}")
         self.comm = petsc_comm(comm)
+        self._ao: PETSc.AO | None = None
         stype = PETSc.DMDA.StencilType.BOX if box_stencil else PETSc.DMDA.StencilType.STAR
+        procs, ranges = self._partition(stencil_width, stype)
         self.dm = PETSc.DMDA().create(
             dim=self.dim,
             dof=1,
             sizes=self.shape[::-1],  # DMDA's x is the fastest (last NumPy) axis
+            proc_sizes=procs,
+            ownership_ranges=ranges,
             stencil_width=stencil_width,
             stencil_type=stype,
             boundary_type=(PETSc.DM.BoundaryType.NONE,) * self.dim,
             comm=self.comm,
         )
-        self.dm.setUp()
         self.owned: tuple[tuple[int, int], ...] = tuple(
             (int(s), int(e)) for s, e in self.dm.getRanges()[::-1]
         )
@@ -111,6 +118,42 @@ class CellGrid:
         )
         logger.debug("grid %s spacing %s on %d rank(s), owned %s",
                      self.shape, self.spacing, self.comm.getSize(), self.owned)
+
+    def _partition(self, stencil_width: int, stype: Any) -> tuple[tuple[int, ...], tuple[list[int], ...]]:
+        """PETSc's split of the box over the ranks, checked before the real DMDA is set up.
+
+        PETSc checks a rank's box against the stencil width on that rank only,
+        and the other ranks then wait forever in ``DMSetUp``; so the split is
+        taken from a probe DMDA of stencil width 0 (whose checks depend on
+        global sizes only, the same on every rank) and validated here, on every
+        rank alike.
+        """
+        probe = PETSc.DMDA().create(
+            dim=self.dim, dof=1, sizes=self.shape[::-1], stencil_width=0, stencil_type=stype,
+            boundary_type=(PETSc.DM.BoundaryType.NONE,) * self.dim, setup=False, comm=self.comm,
+        )
+        try:
+            probe.setUp()
+            procs = tuple(int(p) for p in probe.getProcSizes())
+            ranges = tuple([int(n) for n in r] for r in probe.getOwnershipRanges())
+        except PETSc.Error as exc:
+            raise ValueError(
+                f"cannot split a grid of shape {self.shape} over {self.comm.getSize()} rank(s) "
+                f"(PETSc error {exc.ierr}); use fewer ranks or a larger grid"
+            ) from None
+        finally:
+            probe.destroy()
+        need = max(stencil_width, 1)  # and no rank without cells
+        for dmda_axis, sizes in enumerate(ranges):
+            if min(sizes) < need:
+                axis = self.dim - 1 - dmda_axis
+                raise ValueError(
+                    f"cannot split a grid of shape {self.shape} over {self.comm.getSize()} rank(s): "
+                    f"PETSc gives some rank {min(sizes)} cell(s) along axis {axis} "
+                    f"({AXIS_NAMES[axis]}) but needs at least {need} (the stencil width); "
+                    "use fewer ranks or a larger grid"
+                )
+        return procs, ranges
 
     # -- geometry -----------------------------------------------------------
     @property
@@ -145,6 +188,28 @@ class CellGrid:
         """Global NumPy indices of the owned cells, one flat array per axis, C order."""
         axes = [np.arange(s, e, dtype=np.int64) for s, e in self.owned]
         return tuple(g.ravel() for g in np.meshgrid(*axes, indexing="ij"))
+
+    def natural_indices(self) -> np.ndarray:
+        """Flat C-order indices, in the whole grid, of the owned cells (in owned-box C order).
+
+        This is where each entry of an owned-box array (``reshape(-1)``) sits in
+        the global array of shape :attr:`shape`.
+        """
+        if self.local_size == 0:
+            return np.empty(0, dtype=np.int64)
+        return np.ravel_multi_index(self.owned_indices(), self.shape).astype(np.int64)
+
+    def petsc_indices(self, natural: np.ndarray) -> np.ndarray:
+        """PETSc global-vector indices of cells given by flat C-order (natural) indices.
+
+        Collective: every rank of :attr:`comm` must call it (with its own,
+        possibly empty, indices) the first time, which builds the DMDA's
+        application ordering.
+        """
+        if self._ao is None:
+            self._ao = self.dm.getAO()
+        natural = np.ascontiguousarray(natural, dtype=PETSc.IntType)
+        return np.asarray(self._ao.app2petsc(natural.copy()), dtype=PETSc.IntType)
 
     def local_index(self, index: Sequence[np.ndarray]) -> np.ndarray:
         """Ghosted-local flat indices of cells given by global NumPy indices.
@@ -200,6 +265,7 @@ class CellGrid:
 
     def destroy(self) -> None:
         """Release the DMDA."""
+        self._ao = None  # owned by the DMDA
         self.dm.destroy()
 
 

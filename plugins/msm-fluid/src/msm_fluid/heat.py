@@ -23,7 +23,7 @@ from petsc4py import PETSc
 import msmcore as msm
 from msm_fluid._convert import Converter, positive_float
 from msm_fluid._expr import bind_function, constants_mapping, space_time_function
-from msm_fluid.conduction import EDGES, Edge, assemble_conduction, balance_flux, one_sided_flux
+from msm_fluid.conduction import EDGES, Edge, EdgePart, assemble_conduction
 from msm_fluid.grid import NodeGrid
 
 __all__ = ["Heat"]
@@ -141,9 +141,23 @@ class Heat(msm.Component):
     -----
     Within one :meth:`advance` the interface input is held at its received
     value for every sub-step, and the ``boundary``/``source`` functions are
-    evaluated at the end of each step. Runs on one rank (a communicator of
-    size 1, ``PETSc.COMM_SELF`` when :attr:`comm` is ``None``). KSP options can
-    be overridden with the PETSc options prefix ``<name>_``.
+    evaluated at the end of each step. KSP options can be overridden with the
+    PETSc options prefix ``<name>_``.
+
+    The DMDA is built on :attr:`comm` (``PETSc.COMM_SELF`` when ``None``) and
+    split over its ranks. ``temperature_out``'s array is this rank's owned box
+    (:meth:`port_indices`: flat C-order indices into ``(nx, ny)``); an
+    interface port's array holds the edge nodes this rank owns, in order
+    (:meth:`port_indices`: their positions ``0 .. n_edge - 1`` along the
+    edge), and is empty on a rank that does not touch the edge. The flux of
+    the Dirichlet role reads edge neighbours and inner rows owned by other
+    ranks through one PETSc scatter; results equal a serial run's to the KSP
+    tolerance. Collective over :attr:`comm`: the first :meth:`port_array`/
+    :meth:`port_indices` (it builds the DMDA), :meth:`initialize`,
+    :meth:`step`/:meth:`advance` and :meth:`finalize`; :meth:`receive`,
+    :meth:`save_state` and :meth:`restore_state` are local. An error in a
+    collective call (a non-finite input or function value on one rank) is
+    raised on every rank.
     """
 
     origin = msm.Setting(_origin, default=(0.0, 0.0), units="m", doc="coordinates (x0, y0) of the lower-left corner")
@@ -203,6 +217,8 @@ class Heat(msm.Component):
         self._held_idx = np.empty(0, dtype=np.int64)
         self._iface_in: np.ndarray | None = None
         self._iface_out: np.ndarray | None = None
+        self._part: EdgePart | None = None  # this rank's share of the interface edge
+        self._mpi: Any = None          # mpi4py communicator when distributed, for error agreement
         self._vx: PETSc.Vec | None = None
         self._vrhs: PETSc.Vec | None = None
         self._vheld: PETSc.Vec | None = None
@@ -256,6 +272,20 @@ class Heat(msm.Component):
             ]
         return ports
 
+    def port_indices(self, name: str) -> np.ndarray:
+        """Where this rank's entries of ``port_array(name)`` sit in the whole port array.
+
+        ``temperature_out``: flat C-order indices into ``(nx, ny)`` of the
+        owned box; interface ports: positions along the edge of the edge
+        nodes this rank owns (empty on ranks not touching the edge).
+        """
+        self.port(name)  # a clear error for an unknown port
+        grid = self._ensure_grid()
+        if name == "temperature_out":
+            return grid.natural_indices()
+        assert self._part is not None
+        return self._part.indices()
+
     def port_array(self, name: str) -> np.ndarray:
         """The array behind port ``name``; ``temperature_out``'s is the state vector's memory."""
         self.port(name)  # a clear error for an unknown port
@@ -283,21 +313,20 @@ class Heat(msm.Component):
     def _ensure_grid(self) -> NodeGrid:
         if self._grid is not None:
             return self._grid
-        grid = NodeGrid(self.nodes, self.size, self.origin, self.comm)
-        if grid.comm.getSize() > 1:
-            size = grid.comm.getSize()
-            grid.destroy()
-            raise msm.CouplingError(
-                f"component '{self.name}' (fluid.heat) runs on one rank, but its communicator has "
-                f"{size}; place it on a communicator of size 1"
-            )
+        try:
+            grid = NodeGrid(self.nodes, self.size, self.origin, self.comm)
+        except ValueError as exc:
+            raise msm.ConfigurationError(f"component '{self.name}': {exc}") from None
         dtype = np.dtype(PETSc.ScalarType)
         self._u, self._rhs, self._held, self._lift = (np.zeros(grid.local_shape, dtype=dtype) for _ in range(4))
         self._vx, self._vrhs, self._vheld, self._vlift = (
             grid.create_vec(a) for a in (self._u, self._rhs, self._held, self._lift))
-        self._iface_in = np.zeros(self.n_edge, dtype=dtype)
-        self._iface_out = np.zeros(self.n_edge, dtype=dtype)
-        self._X, self._Y = np.meshgrid(self._coords["x"], self._coords["y"], indexing="ij")
+        (o0, e0), (o1, e1) = grid.owned
+        self._X, self._Y = np.meshgrid(self._coords["x"][o0:e0], self._coords["y"][o1:e1], indexing="ij")
+        self._part = EdgePart(self.edge, grid)
+        self._iface_in = np.zeros(self._part.size, dtype=dtype)
+        self._iface_out = np.zeros(self._part.size, dtype=dtype)
+        self._mpi = grid.comm.tompi4py() if grid.comm.getSize() > 1 else None
         self._grid, self._grid_comm = grid, self.comm
         return grid
 
@@ -322,19 +351,27 @@ class Heat(msm.Component):
         self._destroy_operators()
         u = self._u
         assert u is not None and self._iface_in is not None and self._iface_out is not None
-        u[...] = self._evaluate(self._u0, "initial" if self.initial is not None else "boundary", self.t)
+        error, u0 = None, None
+        try:
+            u0 = self._evaluate(self._u0, "initial" if self.initial is not None else "boundary", self.t)
+        except msm.MSMError as exc:
+            error = exc
+        self._agree(error)
+        u[...] = u0
         self._K, w = assemble_conduction(grid, self.kappa, self.edge if self.role == "neumann" else None)
         self._w = w
-        held = np.zeros(grid.local_shape, dtype=bool)
-        held[0, :] = held[-1, :] = held[:, 0] = held[:, -1] = True
+        part = self._part
+        assert part is not None and self._vx is not None
+        held = grid.boundary_mask()
         if self.role == "neumann":
-            assert self.edge is not None
-            held &= ~self.edge.mask(self.nodes, corners=False)
+            part.row(held)[part.inner] = False
         self._held_mask = held
         self._held_idx = np.flatnonzero(held)
         if self.edge is not None:
-            temperature = self.edge.row(u).copy()
-            flux = one_sided_flux(self.edge, u, self.kappa, self.spacing)
+            if not part.connected:
+                part.connect(self._vx)
+            temperature = part.row(u).copy()
+            flux = part.flux(self._vx, self.kappa, self.spacing)
             if self.role == "dirichlet":
                 self._iface_in[...], self._iface_out[...] = temperature, flux
             else:
@@ -359,26 +396,38 @@ class Heat(msm.Component):
         u, rhs, held, w = self._u, self._rhs, self._held, self._w
         assert u is not None and rhs is not None and held is not None and w is not None
         assert self._held_mask is not None and self._iface_in is not None
-        edge, mask = self.edge, self._held_mask
+        edge, mask, part = self.edge, self._held_mask, self._part
+        assert part is not None
+        inner = part.inner
+
+        # Evaluate and check everything first, so that all ranks agree on an error.
+        error = g = f = None
+        try:
+            g = self._evaluate(self._g, "boundary", t1)
+            if self.role == "dirichlet":
+                self._checked_input(self._iface_in)
+            f = self._evaluate(self._f, "source", t1)
+            if self.role == "neumann":
+                self._checked_input(self._iface_in)
+        except msm.MSMError as exc:
+            error = exc
+        self._agree(error)
+        assert g is not None and f is not None
 
         # Held values at t1: the boundary function, or the received interface temperature.
         held[...] = 0.0
-        g = self._evaluate(self._g, "boundary", t1)
         held[mask] = g[mask]
         if self.role == "dirichlet":
-            assert edge is not None
-            line = edge.row(held)
-            line[1:-1] = self._checked_input(self._iface_in)[1:-1]
-        f = self._evaluate(self._f, "source", t1)
-        u_old_edge = edge.row(u).copy() if self.role == "dirichlet" else None
+            part.row(held)[inner] = self._iface_in[inner]
+        u_old_edge = part.row(u).copy() if self.role == "dirichlet" else None
 
         # W (u + dt f) + dt (Neumann flux) + dt K u_held, with held rows = held values.
         np.multiply(w, u + dt * f, out=rhs)
         if self.role == "neumann":
             assert edge is not None
-            q = self._checked_input(self._iface_in)
+            q = self._iface_in
             # half-cell balance: W-weighted flux term -s q / h on the edge's inner nodes
-            edge.row(rhs)[1:-1] -= dt * edge.side * q[1:-1] / self.spacing[edge.axis]
+            part.row(rhs)[inner] -= dt * edge.side * q[inner] / self.spacing[edge.axis]
         self._vheld.stateIncrease()  # type: ignore[union-attr]
         self._K.mult(self._vheld, self._vlift)  # type: ignore[arg-type]
         rhs += dt * self._lift  # type: ignore[operator]
@@ -394,10 +443,10 @@ class Heat(msm.Component):
             assert self._iface_out is not None
             if self.role == "dirichlet":
                 assert u_old_edge is not None
-                self._iface_out[...] = balance_flux(edge, u, u_old_edge, edge.row(f), dt,
-                                                    self.kappa, self.spacing)
+                self._iface_out[...] = part.flux(self._vx, self.kappa, self.spacing,  # type: ignore[arg-type]
+                                                 u_old_edge, part.row(f), dt)
             else:
-                self._iface_out[...] = edge.row(u)
+                self._iface_out[...] = part.row(u)
 
     # -- helpers ------------------------------------------------------------------------
     def _evaluate(self, func: Any, setting: str, t: float) -> np.ndarray:
@@ -416,8 +465,34 @@ class Heat(msm.Component):
             )
         return values
 
+    def _agree(self, error: Exception | None) -> None:
+        """Raise ``error`` here, and an error on every other rank of :attr:`comm` too (collective).
+
+        Serial: raise ``error`` if given. Distributed: one small allreduce when
+        all is well; a rank without an error of its own raises the first
+        rank's message, so no rank is left waiting in a later collective call.
+        """
+        if self._mpi is None:
+            if error is not None:
+                raise error
+            return
+        from mpi4py import MPI
+
+        flag = np.array([0 if error is None else 1], dtype=np.int32)
+        self._mpi.Allreduce(MPI.IN_PLACE, flag, op=MPI.MAX)
+        if not flag[0]:
+            return
+        reports = self._mpi.allgather(None if error is None else (isinstance(error, msm.ConfigurationError),
+                                                                   str(error)))
+        if error is not None:
+            raise error
+        rank, (config, text) = next((r, m) for r, m in enumerate(reports) if m is not None)
+        kind = msm.ConfigurationError if config else msm.CouplingError
+        raise kind(f"{text} (reported by rank {rank} of the component's communicator)")
+
     def _checked_input(self, values: np.ndarray) -> np.ndarray:
-        if not np.all(np.isfinite(values[1:-1])):
+        assert self._part is not None
+        if not np.all(np.isfinite(values[self._part.inner])):
             port = _IFACE_PORTS[self.role][0]  # type: ignore[index]
             raise msm.CouplingError(
                 f"component '{self.name}': port '{port}' holds non-finite values at t={self.t:g}"
@@ -497,9 +572,11 @@ class Heat(msm.Component):
 
     def _destroy(self) -> None:
         self._destroy_operators()
-        for vec in (self._vx, self._vrhs, self._vheld, self._vlift):
-            if vec is not None:
-                vec.destroy()
+        if self._part is not None:
+            self._part.destroy()
+        for obj in (self._vx, self._vrhs, self._vheld, self._vlift):
+            if obj is not None:
+                obj.destroy()
         self._vx = self._vrhs = self._vheld = self._vlift = None
         if self._grid is not None:
             self._grid.destroy()
