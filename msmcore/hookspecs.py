@@ -39,9 +39,10 @@ def msm_register_components(register: RegisterComponent) -> None:
         ``key`` is ``"<family>.<component>"`` (for example
         ``"fluid.diffusion"``); ``factory`` is a :class:`msmcore.Component`
         subclass (or any callable taking the component's settings as keyword
-        arguments and returning a component); ``description`` is one line for
-        ``msm plugins`` and defaults to the first line of the factory's
-        docstring.
+        arguments and returning a component), or a ``"package.module:Class"``
+        reference imported only when the component is first used;
+        ``description`` is one line for ``msm plugins`` and defaults to the
+        first line of the factory's docstring (give it with a reference).
     """
 
 

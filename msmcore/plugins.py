@@ -28,6 +28,7 @@ Environment switches, read at discovery time:
 from __future__ import annotations
 
 import difflib
+import importlib
 import importlib.metadata as importlib_metadata
 import logging
 import os
@@ -110,12 +111,27 @@ class PluginInfo:
 
 @dataclass(frozen=True)
 class ComponentInfo:
-    """A registered component: its key, how to build it and where it came from."""
+    """A registered component: its key, how to build it and where it came from.
+
+    ``target`` is the factory, or a ``"package.module:Class"`` reference imported
+    the first time :attr:`factory` is used (so listing or discovering plugins
+    imports none of their solver modules).
+    """
 
     key: str
-    factory: Callable[..., Any]
+    target: Callable[..., Any] | str
     source: PluginInfo
     description: str
+    _resolved: list[Callable[..., Any]] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def factory(self) -> Callable[..., Any]:
+        """The component class or factory (imported now if registered by reference)."""
+        if not isinstance(self.target, str):
+            return self.target
+        if not self._resolved:
+            self._resolved.append(_import_reference(self.target, self.key, self.source))
+        return self._resolved[0]
 
     @property
     def distribution(self) -> str | None:
@@ -139,14 +155,27 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _check_key_and_factory(key: str, factory: Callable[..., Any], source: PluginInfo) -> None:
+def _check_key_and_factory(key: str, factory: Callable[..., Any] | str, source: PluginInfo) -> None:
     if not isinstance(key, str) or not _KEY_PATTERN.match(key):
         raise PluginLoadError(
             f"{source.label} registered the invalid component key {key!r}: keys look like "
             "'<family>.<component>', e.g. 'fluid.diffusion'"
         )
-    if not callable(factory):
+    if isinstance(factory, str):
+        if not re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", factory):
+            raise PluginLoadError(f"{source.label} registered {key!r} with {factory!r}; a reference looks "
+                                  "like 'package.module:ClassName'")
+    elif not callable(factory):
         raise PluginLoadError(f"{source.label} registered {key!r} with a non-callable {factory!r}")
+
+
+def _import_reference(reference: str, key: str, source: PluginInfo) -> Callable[..., Any]:
+    module_name, _, attr = reference.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+    except Exception as exc:  # noqa: BLE001 - report any import failure with its origin
+        raise PluginLoadError(f"component '{key}' of {source.label} cannot be imported from {reference!r}: "
+                              f"{type(exc).__name__}: {exc}") from exc
 
 
 def _default_entry_points() -> Iterable[importlib_metadata.EntryPoint]:
@@ -384,15 +413,16 @@ class PluginRegistry:
         _check_key_and_factory(key, factory, source)
         if key in components and not replace:
             other = components[key].source
-            if other.name == source.name and components[key].factory is factory:
+            if other.name == source.name and components[key].target is factory:
                 return
             raise DuplicateComponentError(
                 f"component key '{key}' is registered twice: by {other.label} and by "
                 f"{source.label}. Uninstall one of them, pick the plugins to load with "
                 f"{ENV_LOAD_PLUGINS}=..., or pass replace=True when registering from a script."
             )
-        desc = description if description is not None else _first_line(getattr(factory, "__doc__", None))
-        components[key] = ComponentInfo(key, factory, source, desc)
+        if description is None:
+            description = "" if isinstance(factory, str) else _first_line(getattr(factory, "__doc__", None))
+        components[key] = ComponentInfo(key, factory, source, description)
 
     def _unknown_message(self, key: str, components: dict[str, ComponentInfo]) -> str:
         lines = [f"unknown component '{key}'."]

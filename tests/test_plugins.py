@@ -174,3 +174,23 @@ def test_default_registry_reads_the_installed_entry_point_group():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning when autoload is off
         assert PluginRegistry(environ={"MSM_DISABLE_PLUGIN_AUTOLOAD": "1"}).keys() == []
+
+
+def test_reference_factories_are_imported_on_first_use(make_registry, tmp_path, monkeypatch):
+    (tmp_path / "lazy_solver_mod.py").write_text(
+        "import msmcore as msm\n\nclass Solver(msm.Component):\n    '''A lazily imported solver.'''\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import sys
+
+    ep = FakeEntryPoint("lazy", plugin_module("fake_lazy", {"lazy.solver": "lazy_solver_mod:Solver"}),
+                        FakeDistribution("msm-lazy"))
+    reg = make_registry(ep)
+    assert reg.keys() == ["lazy.solver"]
+    assert "lazy_solver_mod" not in sys.modules  # discovery imported nothing
+    assert reg.get("lazy.solver").factory.__name__ == "Solver"
+    assert "lazy_solver_mod" in sys.modules
+    broken = FakeEntryPoint("broken", plugin_module("fake_b", {"broken.x": "no_such_module_xyz:Thing"}))
+    with pytest.raises(msm.PluginLoadError, match="component 'broken.x' of plugin 'broken' cannot be imported"):
+        make_registry(broken).create("broken.x")
+    with pytest.raises(msm.PluginLoadError, match="a reference looks like 'package.module:ClassName'"):
+        make_registry().register("bad.ref", "not a reference")

@@ -4,21 +4,30 @@
 units; :mod:`msm_md.coarse` (particle-to-grid averages on slabs) and
 :mod:`msm_md.constraint` (continuum velocities imposed on particles) are plain
 NumPy and reusable by other particle plugins. OpenMM is imported only when a
-component is initialised.
+component is initialised, and the modules only when a name is first used, so
+discovering the plugin costs nothing.
 """
 
-from msm_md.coarse import SlabAverager, SlabAverages, SlabGrid
-from msm_md.constraint import relax_slab_velocities, slab_means, slab_values_at_particles
-from msm_md.lj import LJFluid
-from msm_md.potentials import PairPotential
+from __future__ import annotations
 
-__all__ = [
-    "LJFluid",
-    "PairPotential",
-    "SlabAverager",
-    "SlabAverages",
-    "SlabGrid",
-    "relax_slab_velocities",
-    "slab_means",
-    "slab_values_at_particles",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "LJFluid": "msm_md.lj",
+    "PairPotential": "msm_md.potentials",
+    "SlabAverager": "msm_md.coarse",
+    "SlabAverages": "msm_md.coarse",
+    "SlabGrid": "msm_md.coarse",
+    "relax_slab_velocities": "msm_md.constraint",
+    "slab_means": "msm_md.constraint",
+    "slab_values_at_particles": "msm_md.constraint",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'msm_md' has no attribute {name!r}")

@@ -8,10 +8,9 @@ from msmcore.hookspecs import RegisterComponent
 
 @hookimpl
 def msm_register_components(register: RegisterComponent) -> None:
-    """Register ``md.lj``."""
-    from msm_md.lj import LJFluid  # imported when msmcore asks, not before (OpenMM loads later still)
-
-    register("md.lj", LJFluid)
+    """Register ``md.lj`` by reference: nothing is imported until a coupling uses it."""
+    register("md.lj", "msm_md.lj:LJFluid",
+             description="Lennard-Jones (or Morse) fluid in a box on OpenMM, slab-averaged fields and constraints")
 
 
 @hookimpl
