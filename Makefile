@@ -29,9 +29,15 @@ test-serial:
 
 MPI_TESTS := tests/mpi $(wildcard plugins/*/tests/mpi)
 
+# A rank that fails while the others wait in a collective would hang: every test has a
+# time limit (pytest-timeout ends that rank, and mpiexec then ends the job), and the
+# whole run an outer one.
+MPI_PYTEST := timeout 900 $(MPIEXEC) -n
+MPI_ARGS := $(PYTEST) -q -p no:cacheprovider --timeout=300 --timeout-method=thread $(MPI_TESTS)
+
 test-mpi:
-	$(MPIEXEC) -n 2 $(PYTEST) -q -p no:cacheprovider $(MPI_TESTS)
-	$(MPIEXEC) -n 3 $(PYTEST) -q -p no:cacheprovider $(MPI_TESTS)
+	$(MPI_PYTEST) 2 $(MPI_ARGS)
+	$(MPI_PYTEST) 3 $(MPI_ARGS)
 
 demo: setup
 	$(MSM) plugins
