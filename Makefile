@@ -45,6 +45,9 @@ demo: setup
 	mkdir -p build
 	$(PY) examples/reaction_diffusion/rd.py --plot build/rd.png
 	cd examples/reaction_diffusion && $(abspath $(MSM)) run rd.yaml --out $(abspath build/demo-rd.nc)
+	$(PY) examples/partitioned_heat/heat.py --plot build/heat.png
+	$(PY) examples/oscillator/oscillator.py --plot build/oscillator.png
+	$(MPIEXEC) -n 2 $(PY) examples/reaction_diffusion/rd.py
 
 # The peer (MUSCLE3 from PyPI) lives in its own environment, set up once.
 BENCH_VENV := benchmarks/.venv-muscle3
