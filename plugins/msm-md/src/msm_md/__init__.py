@@ -1,9 +1,9 @@
 """msm-md: molecular dynamics on OpenMM for msmcore couplings.
 
 ``md.lj`` (:class:`LJFluid`) is a Lennard-Jones or Morse fluid in reduced
-units; :mod:`msm_md.coarse` (particle-to-grid averages on slabs) and
-:mod:`msm_md.constraint` (continuum velocities imposed on particles) are plain
-NumPy and reusable by other particle plugins. OpenMM is imported only when a
+units; the particle-to-grid averages on slabs and the grid-to-particle velocity
+constraint it uses live in :mod:`msmcore.mapping.particles`, reusable by other
+particle plugins. OpenMM is imported only when a
 component is initialised, and the modules only when a name is first used, so
 discovering the plugin costs nothing.
 """
@@ -16,12 +16,12 @@ from typing import Any
 _EXPORTS = {
     "LJFluid": "msm_md.lj",
     "PairPotential": "msm_md.potentials",
-    "SlabAverager": "msm_md.coarse",
-    "SlabAverages": "msm_md.coarse",
-    "SlabGrid": "msm_md.coarse",
-    "relax_slab_velocities": "msm_md.constraint",
-    "slab_means": "msm_md.constraint",
-    "slab_values_at_particles": "msm_md.constraint",
+    "SlabAverager": "msmcore.mapping.particles",
+    "SlabAverages": "msmcore.mapping.particles",
+    "SlabGrid": "msmcore.mapping.particles",
+    "relax_slab_velocities": "msmcore.mapping.particles",
+    "slab_means": "msmcore.mapping.particles",
+    "slab_values_at_particles": "msmcore.mapping.particles",
 }
 
 __all__ = sorted(_EXPORTS)

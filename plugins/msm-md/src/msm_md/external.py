@@ -14,7 +14,7 @@ force groups (their "energies" are not part of the fluid's potential energy):
   Beyond 99 % of the layer the force is held at its value there, so a
   particle that overshoots in one step is still pushed back;
 * :func:`slab_body_force` — a force per particle that is constant in each slab
-  of a :class:`~msm_md.coarse.SlabGrid` (tabulated; updated in place).
+  of a :class:`~msmcore.mapping.particles.SlabGrid` (tabulated; updated in place).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from msm_md.coarse import SlabGrid
+from msmcore.mapping.particles import SlabGrid
 
 __all__ = ["open_boundary", "slab_body_force", "update_slab_body_force", "wall_93", "AXES"]
 

@@ -11,8 +11,8 @@ import msmcore as msm
 from msmcore.component import substeps
 from msm_md import units as U
 from msm_md._convert import axes_string, float3, index_tuple, int3, positive_float
-from msm_md.coarse import SlabAverager, SlabGrid
-from msm_md.constraint import relax_slab_velocities, slab_means, slab_values_at_particles
+from msmcore.mapping.particles import SlabAverager, SlabGrid
+from msmcore.mapping.particles import relax_slab_velocities, slab_means, slab_values_at_particles
 from msm_md.external import (AXES, PAIR_GROUP, open_boundary, slab_body_force, update_slab_body_force,
                              wall_93, wall_93_energy)
 from msm_md.geometry import BOUNDARIES, Geometry
@@ -37,9 +37,9 @@ class LJFluid(msm.Component):
     averaging window: particle data are sampled every ``sample_interval``
     steps and the pair virial every ``stress_interval`` steps, and the output
     ports hold the window averages on ``n_bins`` slabs along ``bin_axis``
-    (:mod:`msm_md.coarse` says how each is averaged). Inputs impose a mean
+    (:mod:`msmcore.mapping.particles` says how each is averaged). Inputs impose a mean
     velocity on the ``constraint_bins`` after every step (Nie et al. 2004;
-    :mod:`msm_md.constraint`), a body force per slab, and the pressure of the
+    :mod:`msmcore.mapping.particles`), a body force per slab, and the pressure of the
     open side's boundary force.
 
     Ports

@@ -1,11 +1,11 @@
-"""Particle-to-grid averages (msm_md.coarse) on hand-made samples with known answers."""
+"""Particle-to-grid averages (msmcore.mapping.particles) on hand-made samples with known answers."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from msm_md.coarse import SlabAverager, SlabGrid
+from msmcore.mapping.particles import SlabAverager, SlabGrid
 
 
 def test_slab_index_wraps_periodic_axes_and_flags_outside_ones() -> None:

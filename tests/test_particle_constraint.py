@@ -1,10 +1,10 @@
-"""Grid-to-particle constraint (msm_md.constraint): the slab means move to the imposed velocity."""
+"""Grid-to-particle constraint (msmcore.mapping.particles): the slab means move to the imposed velocity."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from msm_md.constraint import relax_slab_velocities, slab_means, slab_values_at_particles
+from msmcore.mapping.particles import relax_slab_velocities, slab_means, slab_values_at_particles
 
 
 def _particles(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
