@@ -13,7 +13,7 @@ import difflib
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from msmcore.component import Component
@@ -199,8 +199,6 @@ class Coupling:
             if comp is not None and not 0 <= comp < spec.components:
                 raise CouplingError(f"{what}: {role}_component={comp}, but the port has {spec.components} "
                                     f"value(s) per point (0..{spec.components - 1})")
-        if (source_component is not None or target_component is not None) and mapping is not None:
-            raise CouplingError(f"{what}: component selection and mappings cannot be combined yet")
         ca = 1 if source_component is not None else a.components
         cb = 1 if target_component is not None else b.components
         if mapping is None and (a.shape != b.shape or ca != cb):
@@ -223,10 +221,18 @@ class Coupling:
         conn = Connection(src_name, src_port, dst_name, dst_port, factor, bool(interpolate), mapping,
                           bool(conservative), source_component, target_component)
         if mapping is not None:
-            from msmcore.mapping import mapping_between
+            from msmcore.mapping import mapping_between, select_components
 
+            picked = source_component is not None or target_component is not None
             try:
-                self.mappings[conn] = mapping_between(a, b, mapping, conservative=conservative, **mapping_options)
+                if picked:  # map the points, then place one value-component on each side
+                    built = mapping_between(replace(a, components=1), replace(b, components=1), mapping,
+                                            conservative=conservative, **mapping_options)
+                    built = select_components(built, a.components, b.components, source_component or 0,
+                                              target_component or 0)
+                else:
+                    built = mapping_between(a, b, mapping, conservative=conservative, **mapping_options)
+                self.mappings[conn] = built
             except (MSMError, TypeError) as exc:
                 raise CouplingError(f"{what}: cannot build the {mapping} mapping: {exc}") from None
         self.connections.append(conn)

@@ -289,9 +289,12 @@ class Runner:
             src = self._field(conn.source, conn.source_port)
             dst = self._field(conn.target, conn.target_port)
             mapping = self.coupling.mappings.get(conn)
-            transfer = Transfer(src, dst, conn.factor, mapping.mat if mapping is not None else None,
-                                comm=self.comm if self.parallel else None,
-                                select=(conn.source_component, conn.target_component))
+            if mapping is not None:
+                transfer = Transfer(src, dst, conn.factor, mapping.mat, comm=self.comm if self.parallel else None,
+                                    target_only=mapping.target_only)
+            else:
+                transfer = Transfer(src, dst, conn.factor, comm=self.comm if self.parallel else None,
+                                    select=(conn.source_component, conn.target_component))
             self.transfers[conn.target].append((conn, transfer))
             self.links[conn] = transfer
             if conn.interpolate:

@@ -38,18 +38,31 @@ class Transfer:
     select
         ``(source component, target component)`` picking one value per point
         of multi-component ports (``None`` entries: all components).
+    target_only
+        ``(target components, component)``: the mapping writes that one
+        component of the target; the others are left as they are.
     """
 
     def __init__(self, source: Field, destination: Field, factor: float = 1.0,
                  mat: PETSc.Mat | None = None, comm: Any = None,
-                 select: tuple[int | None, int | None] | None = None) -> None:
+                 select: tuple[int | None, int | None] | None = None,
+                 target_only: tuple[int, int] | None = None) -> None:
         self.source = source
         self.destination = destination
         self.factor = float(factor)
         self.mat: PETSc.Mat | None = None
         self.scatter: PETSc.Scatter | None = None
         self._owned: list[Any] = []
+        self._staging: PETSc.Vec | None = None
+        self._mask: np.ndarray | None = None
         parallel = source.indices is not None
+        if target_only is not None:
+            # The mapping fills every value of a staging copy of the target; only one
+            # component is copied on, the others keep what the target holds.
+            components, component = target_only
+            natural = destination.indices if parallel else np.arange(destination.spec.size)
+            self._mask = np.asarray(natural) % components == component
+            self._staging = destination.vec.duplicate()
         if mat is not None and parallel:
             # The factor is folded into the parallel matrix as it is laid out.
             self.mat = build_mapped_mat(mat, source.vec, source.indices, destination.vec,
@@ -83,7 +96,11 @@ class Transfer:
     def apply(self) -> None:
         """Move the source values into the destination (mapped and scaled)."""
         t0 = time.perf_counter()
-        if self.mat is not None:
+        if self.mat is not None and self._staging is not None:
+            self.mat.mult(self.source.vec, self._staging)
+            flat = self.destination.flat
+            flat[self._mask] = self._staging.getArray(readonly=True)[self._mask]
+        elif self.mat is not None:
             self.mat.mult(self.source.vec, self.destination.vec)
         else:
             self.scatter.scatter(self.source.vec, self.destination.vec,
@@ -97,6 +114,8 @@ class Transfer:
         """Release the PETSc objects."""
         if self.mat is not None:
             self.mat.destroy()
+        if self._staging is not None:
+            self._staging.destroy()
         if self.scatter is not None:
             self.scatter.destroy()
         for obj in self._owned:

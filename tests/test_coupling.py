@@ -227,3 +227,47 @@ def test_component_selection_between_multi_and_single_component_ports():
     c.run(until=2.0, scheme=msm.Serial(window=1.0, order=["p", "e", "q"]))
     assert c.components["e"].seen == [10.0, 20.0]
     np.testing.assert_array_equal(c.components["q"].port_array("ab_in"), [[20.0, 2.0]] * 3)
+
+
+class Line(msm.Component):
+    """A field on points x = 0, 0.25, ..., 1 with two values per point: (x, -x)."""
+
+    def declare_ports(self):
+        xs = np.linspace(0.0, 1.0, 5)
+        return [msm.Port.output("f_out", 5, components=2, coords={"x": xs})]
+
+    def initialize(self):
+        out = self.port_array("f_out")
+        if out.size:  # under MPI, ranks other than the component's first hold nothing
+            x = np.linspace(0.0, 1.0, 5)
+            out[:] = np.column_stack([x, -x])
+
+    def advance(self, t_end):
+        self.t = t_end
+
+
+class Probe(msm.Component):
+    """Reads a scalar at x = 0.1, 0.6 and a 3-vector at x = 0.5."""
+
+    def declare_ports(self):
+        return [msm.Port.input("s_in", 2, coords={"x": np.array([0.1, 0.6])}),
+                msm.Port.input("v_in", 1, components=3, coords={"x": np.array([0.5])})]
+
+    def initialize(self):
+        self.port_array("v_in")[:] = 7.0  # components the connection does not write stay 7
+
+    def advance(self, t_end):
+        self.t = t_end
+
+
+def test_mapping_combined_with_component_selection():
+    c = msm.Coupling()
+    c.add("line", Line)
+    c.add("probe", Probe)
+    # Linear interpolation of component 1 (-x) at x = 0.1, 0.6: exactly -0.1, -0.6.
+    c.connect("line.f_out", "probe.s_in", mapping="linear", source_component=1)
+    # Component 0 (x) at x = 0.5 into component 2 of the 3-vector; components 0, 1 untouched.
+    c.connect("line.f_out", "probe.v_in", mapping="linear", source_component=0, target_component=2)
+    c.run(until=1.0, scheme=msm.Serial(window=1.0))
+    np.testing.assert_allclose(c.components["probe"].port_array("s_in"), [-0.1, -0.6], rtol=1e-14)
+    np.testing.assert_allclose(c.components["probe"].port_array("v_in"), [[7.0, 7.0, 0.5]], rtol=1e-14)

@@ -14,8 +14,9 @@ other direction, which keeps the sum of the values::
 
 from __future__ import annotations
 
-from msmcore.mapping.core import KINDS, Mapping, build_mapping, mapping_between
+from msmcore.mapping.core import KINDS, Mapping, build_mapping, mapping_between, select_components
 from msmcore.mapping.mesh import grid_of, points_of
 from msmcore.mapping.rbf import BASES
 
-__all__ = ["BASES", "KINDS", "Mapping", "build_mapping", "grid_of", "mapping_between", "points_of"]
+__all__ = ["BASES", "KINDS", "Mapping", "build_mapping", "grid_of", "mapping_between", "points_of",
+           "select_components"]

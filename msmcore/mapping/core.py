@@ -212,6 +212,9 @@ class Mapping:
     conservative: bool = False
     components: int = 1
     info: dict[str, Any] = field(default_factory=dict)
+    #: ``(target components, component)`` when the mapping writes one value-component
+    #: of a multi-component target only (the others must be left as they are).
+    target_only: tuple[int, int] | None = None
 
     @classmethod
     def build(cls, kind: str, source_points: np.ndarray, target_points: np.ndarray,
@@ -294,3 +297,32 @@ def mapping_between(source: FieldSpec, target: FieldSpec, kind: str = "nearest",
         )
     return Mapping.build(kind, points_of(source), points_of(target), components=source.components,
                          source_grid=grid_of(source), target_grid=grid_of(target), **options)
+
+
+def select_components(mapping: Mapping, source_components: int, target_components: int,
+                      source_component: int, target_component: int) -> Mapping:
+    """A point mapping (one value per point) placed on one value-component of each side.
+
+    Entry ``W[p, q]`` moves to row ``p * target_components + target_component`` and
+    column ``q * source_components + source_component`` of a ``SEQAIJ`` matrix over
+    the ports' full value layouts.
+    """
+    indptr, cols, vals = _csr(mapping.mat)
+    rows_per = np.diff(indptr)
+    n_t, n_s = mapping.mat.getSize()
+    new_rows = np.repeat(np.arange(n_t) * target_components + target_component, rows_per)
+    new_cols = np.asarray(cols) * source_components + source_component
+    shape = (n_t * target_components, n_s * source_components)
+    counts = np.bincount(new_rows, minlength=shape[0])
+    new_indptr = np.concatenate([[0], np.cumsum(counts)]).astype(PETSc.IntType)
+    mat = PETSc.Mat().createAIJ(shape, csr=(new_indptr, new_cols.astype(PETSc.IntType), np.asarray(vals)),
+                                comm=PETSc.COMM_SELF)
+    mat.assemble()
+    only = (target_components, target_component) if target_components > 1 else None
+    return Mapping(mat, mapping.kind, mapping.conservative, 1, dict(mapping.info), only)
+
+
+def _csr(mat: PETSc.Mat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if mat.getType() not in (PETSc.Mat.Type.SEQAIJ, PETSc.Mat.Type.AIJ):
+        mat = mat.convert(PETSc.Mat.Type.SEQAIJ, PETSc.Mat())
+    return mat.getValuesCSR()  # type: ignore[no-any-return]

@@ -93,3 +93,20 @@ def test_component_selection_across_ranks(layout):
     res = c.run(until=2.0, scheme=msm.Serial(window=1.0))
     # blocks: 2 * (10 t) + t at t = 1, 2
     np.testing.assert_array_equal(res["blocks"]["u_out"].values[1:], [[21.0] * N, [42.0] * N])
+
+
+@pytest.mark.parametrize("layout", list(layouts()))
+def test_mapping_with_component_selection_across_ranks(layout):
+    from test_coupling import Line, Probe
+
+    line_ranks, probe_ranks = layouts()[layout]
+    c = msm.Coupling()
+    c.add("line", Line, ranks=line_ranks)
+    c.add("probe", Probe, ranks=probe_ranks)
+    c.connect("line.f_out", "probe.s_in", mapping="linear", source_component=1)
+    c.connect("line.f_out", "probe.v_in", mapping="linear", source_component=0, target_component=2)
+    c.run(until=1.0, scheme=msm.Serial(window=1.0))
+    probe = c.components["probe"]
+    if MPI.COMM_WORLD.Get_rank() == (probe_ranks or [0])[0]:
+        np.testing.assert_allclose(probe.port_array("s_in"), [-0.1, -0.6], rtol=1e-14)
+        np.testing.assert_allclose(probe.port_array("v_in"), [[7.0, 7.0, 0.5]], rtol=1e-14)
