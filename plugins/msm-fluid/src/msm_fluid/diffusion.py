@@ -19,6 +19,23 @@ __all__ = ["Diffusion"]
 logger = logging.getLogger(__name__)
 
 _STATE_PORTS = ("state_out", "state_in", "source_in")
+_BOUNDARY_PORTS = ("boundary_low_in", "boundary_high_in")
+
+
+def _LOR() -> Any:
+    from mpi4py import MPI
+
+    return MPI.LOR
+
+
+def _origin_value(value: Any) -> float | tuple[float, ...]:
+    """A float, or a tuple of floats (one per axis)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return tuple(float(v) for v in value)
+    raise ValueError(f"expected a float or a list of floats (one per axis), got {value!r}")
 
 
 class Diffusion(msm.Component):
@@ -34,12 +51,18 @@ class Diffusion(msm.Component):
     -----
     state_out (output)
         The field, in ``units``; coordinates are the cell centres
-        ``(i + 1/2) h`` named ``x``, ``y``, ``z``. Its array *is* the state
+        ``origin + (i + 1/2) h`` named ``x``, ``y``, ``z``. Its array *is* the state
         and the memory of :attr:`state_vec` (no copy).
     state_in (optional input)
         Same description; :meth:`receive` copies it into the state.
     source_in (optional input)
         Source ``s`` in ``units/s``, read at every step (zero when unconnected).
+    boundary_low_in, boundary_high_in (optional inputs, ``boundary="dirichlet"``)
+        One value per axis (shape ``(ndim,)``): entry ``a`` is the held value of
+        the low (high) face of axis ``a``. Once received, it replaces
+        ``boundary_value`` on those faces; a side whose port is never received
+        keeps ``boundary_value``. Coordinates: the held cell centre on axis
+        ``a``, the domain centre on the others (1D: ``{"x": [x]}``).
 
     Notes
     -----
@@ -60,6 +83,9 @@ class Diffusion(msm.Component):
 
     shape = msm.Setting(shape_tuple, doc="cells per axis (1 to 3 axes)")
     spacing = msm.Setting(spacing_value, default=1.0, units="m", doc="cell width, one for all axes or one per axis")
+    origin = msm.Setting(_origin_value, default=0.0, units="m",
+                         doc="low corner of the grid (cell centres at origin + (i + 1/2) spacing); "
+                             "one for all axes or one per axis")
     D = msm.Setting(positive_float, units="m^2/s", doc="diffusion coefficient")
     dt = msm.Setting(positive_float, units="s", doc="time step")
     method = msm.Setting(str, default="explicit", choices=("explicit", "implicit"),
@@ -77,6 +103,7 @@ class Diffusion(msm.Component):
     def __init__(self, name: str | None = None, **settings: Any) -> None:
         super().__init__(name, **settings)
         self._spacing: tuple[float, ...] = self._check_spacing()
+        self._origin: tuple[float, ...] = self._check_origin()
         self._points: dict[tuple[int, ...], float] = self._check_points()
         self._check_method_and_stability()
         self._grid: CellGrid | None = None
@@ -95,6 +122,12 @@ class Diffusion(msm.Component):
         self._lift: PETSc.Vec | None = None
         self._ksp: PETSc.KSP | None = None
         self._bidx = np.empty(0, dtype=np.int64)
+        self._bface = np.empty(0, dtype=np.int64)  # face of each held cell: 2*axis (+1 for high)
+        self._bvals = np.empty(0)  # held value of each held cell
+        self._faces = np.full(2 * len(self.shape), float(self.boundary_value))
+        self._received: set[str] = set()  # boundary ports received (every rank)
+        self._faces_dirty = False  # boundary port data not yet taken (broadcast at the next step)
+        self._lift_dirty = False
 
     # -- validation -----------------------------------------------------------
     def _where(self, setting: str) -> str:
@@ -111,6 +144,18 @@ class Diffusion(msm.Component):
                 f"{self.shape} has {dim} axes; give one float for all axes or {dim} floats"
             )
         return tuple(spacing)
+
+    def _check_origin(self) -> tuple[float, ...]:
+        dim = len(self.shape)
+        origin = self.origin
+        if isinstance(origin, float):
+            return (origin,) * dim
+        if len(origin) != dim:
+            raise msm.ConfigurationError(
+                f"{self._where('origin')} has {len(origin)} entries {origin} but 'shape' "
+                f"{self.shape} has {dim} axes; give one float for all axes or {dim} floats"
+            )
+        return tuple(origin)
 
     def _check_points(self) -> dict[tuple[int, ...], float]:
         points: dict[tuple[int, ...], float] = {}
@@ -176,9 +221,11 @@ class Diffusion(msm.Component):
 
     # -- ports ----------------------------------------------------------------
     def declare_ports(self) -> list[msm.Port]:
-        """``state_out``, ``state_in`` and ``source_in``, with cell-centre coordinates."""
-        coords = {AXIS_NAMES[a]: (np.arange(n) + 0.5) * self._spacing[a] for a, n in enumerate(self.shape)}
-        return [
+        """``state_out``, ``state_in``, ``source_in`` (cell-centre coordinates), and with
+        ``boundary="dirichlet"`` ``boundary_low_in``/``boundary_high_in``."""
+        h, o = self._spacing, self._origin
+        coords = {AXIS_NAMES[a]: o[a] + (np.arange(n) + 0.5) * h[a] for a, n in enumerate(self.shape)}
+        ports = [
             msm.Port.output("state_out", self.shape, units=self.units, coords=coords,
                             doc="the field (the state itself)"),
             msm.Port.input("state_in", self.shape, units=self.units, coords=coords, required=False,
@@ -186,6 +233,17 @@ class Diffusion(msm.Component):
             msm.Port.input("source_in", self.shape, units=f"{self.units}/s", coords=coords,
                            required=False, doc="source term s, added at every step"),
         ]
+        if self.boundary == "dirichlet":
+            dim = len(self.shape)
+            for side, port in enumerate(_BOUNDARY_PORTS):
+                pts = np.array([[o[b] + n * h[b] / 2 for b, n in enumerate(self.shape)] for _ in range(dim)])
+                for a, n in enumerate(self.shape):
+                    pts[a, a] = o[a] + ((n - 0.5) if side else 0.5) * h[a]
+                bcoords = {"x": pts[:, 0]} if dim == 1 else {"points": pts}
+                ports.append(msm.Port.input(
+                    port, dim, units=self.units, coords=bcoords, required=False,
+                    doc=f"held value of the {('low', 'high')[side]} face of each axis (replaces boundary_value)"))
+        return ports
 
     def port_array(self, name: str) -> np.ndarray:
         """The array behind port ``name``; ``state_out``'s is the state vector's memory."""
@@ -204,7 +262,7 @@ class Diffusion(msm.Component):
         indices (every cell once over the ranks of :attr:`comm`).
         """
         if name not in _STATE_PORTS:
-            self.port(name)  # a clear error for an unknown port
+            return super().port_indices(name)  # boundary ports: rank 0 holds them
         return self._ensure_grid().natural_indices()
 
     @property
@@ -260,6 +318,9 @@ class Diffusion(msm.Component):
             if all(s <= i < e for i, (s, e) in zip(cell, grid.owned)):  # a global index this rank owns
                 u[tuple(i - s for i, (s, _) in zip(cell, grid.owned))] = value
         self._bidx = np.flatnonzero(grid.boundary_mask()) if self.boundary == "dirichlet" else self._bidx[:0]
+        self._bface = self._faces_of(grid, self._bidx)
+        self._take_faces(local=False)
+        self._faces_dirty = False
         self._hold_boundary()
         self._L = assemble_laplacian(grid, self.boundary)
         if self.method == "implicit":
@@ -272,7 +333,12 @@ class Diffusion(msm.Component):
         if port == "state_in":
             assert self._u is not None and self._u_in is not None
             self._u[...] = self._u_in
-            self._hold_boundary()  # held cells stay at boundary_value (dirichlet)
+            self._hold_boundary()  # held cells stay at their held values (dirichlet)
+        elif port in _BOUNDARY_PORTS and port in self.ports:
+            self._received.add(port)
+            self._faces_dirty = True
+            self._take_faces(local=True)
+            self._hold_boundary()
         elif port not in self.ports:
             super().port(port)  # raises the "no such port" error
 
@@ -282,6 +348,7 @@ class Diffusion(msm.Component):
             raise msm.CouplingError(f"component '{self.name}': step() called before initialize()")
         x, sv, w = self._x, self._sv, self._w
         assert x is not None and sv is not None and w is not None
+        self._sync_faces()  # collective: boundary port data received since the last step
         x.stateIncrease()  # the arrays may have been written through NumPy
         sv.stateIncrease()
         if self.method == "explicit":
@@ -307,15 +374,8 @@ class Diffusion(msm.Component):
         if self._bidx.size:
             rows = grid.owned_to_local(self._bidx)
             A.zeroRowsColumnsLocal(rows, diag=1.0)
-            if self.boundary_value != 0.0:
-                # Moving the held boundary values to the right-hand side keeps A symmetric.
-                held = L.createVecRight()
-                held.set(0.0)
-                held.getArray()[self._bidx] = self.boundary_value
-                self._lift = L.createVecLeft()
-                L.mult(held, self._lift)
-                self._lift.scale(dt * self.D)
-                held.destroy()
+        self._A_dt = dt
+        self._compute_lift()
         if self._ksp is None:
             ksp = PETSc.KSP().create(comm=grid.comm)
             ksp.setOptionsPrefix(re.sub(r"\W", "_", self.name) + "_")
@@ -331,11 +391,33 @@ class Diffusion(msm.Component):
             self._A.destroy()
         self._A, self._A_dt = A, dt
 
+    def _compute_lift(self) -> None:
+        """dt D L b (b: the held values, zero elsewhere): the held values moved to the right-hand side.
+
+        Collective. Moving them there keeps A symmetric; no lift while every held value is 0.
+        """
+        L, dt = self._L, self._A_dt
+        assert L is not None and dt is not None
+        if self._lift is not None:
+            self._lift.destroy()
+            self._lift = None
+        self._lift_dirty = False
+        if self.boundary == "dirichlet" and np.any(self._faces != 0.0):
+            held = L.createVecRight()
+            held.set(0.0)
+            held.getArray()[self._bidx] = self._bvals
+            self._lift = L.createVecLeft()
+            L.mult(held, self._lift)
+            self._lift.scale(dt * self.D)
+            held.destroy()
+
     def _implicit_step(self, dt: float) -> None:
         """Solve (I - dt D L) u_new = u + dt s (+ the Dirichlet lift), in place."""
         if self._A_dt is None or abs(dt - self._A_dt) > 1e-12 * self._A_dt:
             logger.debug("component '%s': reassembling the implicit operator for dt=%g", self.name, dt)
             self._setup_implicit(dt)
+        elif self._lift_dirty:
+            self._compute_lift()
         dt = float(self._A_dt)  # type: ignore[arg-type]
         x, w, ksp = self._x, self._w, self._ksp
         assert x is not None and w is not None and ksp is not None and self._work is not None
@@ -343,7 +425,7 @@ class Diffusion(msm.Component):
         if self._lift is not None:
             w.axpy(1.0, self._lift)
         if self._bidx.size:
-            np.put(self._work, self._bidx, self.boundary_value)
+            np.put(self._work, self._bidx, self._bvals)
             w.stateIncrease()
         ksp.solve(w, x)
         reason = ksp.getConvergedReason()
@@ -356,10 +438,52 @@ class Diffusion(msm.Component):
             )
 
     def _hold_boundary(self) -> None:
-        """Set the held (dirichlet) cells of the state to ``boundary_value``."""
+        """Set the held (dirichlet) cells of the state to their held values."""
         if self._bidx.size:
             assert self._u is not None
-            np.put(self._u, self._bidx, self.boundary_value)
+            np.put(self._u, self._bidx, self._bvals)
+
+    def _faces_of(self, grid: CellGrid, bidx: np.ndarray) -> np.ndarray:
+        """Face of each held cell (2*axis, +1 for the high face): the last face, in the order
+        axis 0 low, axis 0 high, axis 1 low, ..., that the cell lies on."""
+        cells = np.unravel_index(grid.natural_indices()[bidx], self.shape)
+        face = np.full(bidx.shape, -1, dtype=np.int64)
+        for a, n in enumerate(self.shape):
+            face[cells[a] == 0] = 2 * a
+            face[cells[a] == n - 1] = 2 * a + 1
+        return face
+
+    def _take_faces(self, local: bool) -> None:
+        """Copy the received boundary ports into the per-face values (from this rank's arrays
+        when ``local``, else broadcast from the rank that holds them) and refresh the held values."""
+        dim = len(self.shape)
+        faces = np.full(2 * dim, float(self.boundary_value))
+        for side, port in enumerate(_BOUNDARY_PORTS):
+            if port in self._received:
+                values = np.asarray(self.port_array(port), dtype=float).reshape(-1)
+                if not local:
+                    comm = self._ensure_grid().comm
+                    if comm.getSize() > 1:
+                        values = comm.tompi4py().bcast(values if comm.getRank() == 0 else None, root=0)
+                if values.size == dim:
+                    faces[side::2] = values
+                else:  # a rank without the port's data (distributed): keep what it has
+                    faces[side::2] = self._faces[side::2]
+        changed = not np.array_equal(faces, self._faces)
+        self._faces = faces
+        self._bvals = faces[self._bface] if self._bface.size else np.empty(0)
+        if changed:
+            self._lift_dirty = True
+
+    def _sync_faces(self) -> None:
+        """Collective: take boundary port data received since the last call on every rank."""
+        if self._faces_dirty:
+            self._take_faces(local=False)
+            self._faces_dirty = False
+        if self.method == "implicit" and self.boundary == "dirichlet":
+            comm = self._ensure_grid().comm
+            if comm.getSize() > 1:  # recompute the lift on every rank or none
+                self._lift_dirty = bool(comm.tompi4py().allreduce(self._lift_dirty, op=_LOR()))
 
     # -- state ----------------------------------------------------------------
     def save_state(self) -> dict[str, Any]:
@@ -372,6 +496,7 @@ class Diffusion(msm.Component):
             "source_in": self._s.copy(),
             "t": self.t,
             "other": {k: v.copy() for k, v in self._arrays.items()},
+            "faces": (self._faces.copy(), set(self._received), self._faces_dirty),
         }
 
     def restore_state(self, state: dict[str, Any]) -> None:
@@ -384,6 +509,14 @@ class Diffusion(msm.Component):
         for k, v in state["other"].items():
             self._arrays[k][...] = v
         self.t = state["t"]
+        if "faces" in state:
+            faces, received, dirty = state["faces"]
+            self._received = set(received)
+            self._faces_dirty = dirty
+            if not np.array_equal(faces, self._faces):
+                self._lift_dirty = True
+            self._faces = faces.copy()
+            self._bvals = self._faces[self._bface] if self._bface.size else np.empty(0)
 
     def finalize(self) -> None:
         """Destroy the PETSc objects; the port arrays stay readable."""
