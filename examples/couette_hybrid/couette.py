@@ -8,15 +8,16 @@ Nie et al.'s boundary force, Langevin thermostat on z only) covers the lower par
 continuum of u(y) (fluid.diffusion, du/dt = nu d2u/dy2, nu = eta/rho) covers the upper
 part. In the overlap:
 
-* continuum -> MD: the continuum velocity at the centres of the MD constraint slabs is
-  imposed on them (md.lj ``velocity_in``, Nie et al.'s constraint);
+* continuum -> MD: the continuum velocity, linearly interpolated to the centres of the MD
+  constraint slabs, is imposed on their x component (``continuum.state_out ->
+  md.velocity_in``, ``mapping="linear"``, ``target_component=0``; Nie et al.'s constraint);
 * MD -> continuum: the continuum's lower Dirichlet value is MD's window-averaged
-  velocity in the boundary slab (whose centre is the continuum's lower held cell).
+  x-velocity in the slab nearest its lower held cell (``md.velocity_out ->
+  continuum.boundary_low_in``, ``mapping="nearest"``, ``source_component=0``); the upper
+  held value stays ``boundary_value`` = U (``boundary_high_in`` is not connected).
 
-The continuum grid is aligned with the MD slabs (same spacing, cell centres on slab
-centres), so both transfers are point-to-point; they are done by :class:`Continuum`, a
-thin subclass of fluid.diffusion that adds the two overlap ports (see README: msmcore's
-mappings keep the number of components per point, and md.lj's velocity ports carry 3).
+Both components are the plain plugin components; the continuum's ``origin`` puts its
+cells on the MD slab centres (so both mappings are exact at the points they read).
 
 Run:  .venv/bin/python examples/couette_hybrid/couette.py [--reduced] [--plot couette.png]
 """
@@ -28,12 +29,10 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 import msmcore as msm
-from msm_fluid.diffusion import Diffusion
 
 logger = logging.getLogger("examples.couette_hybrid")
 
@@ -60,70 +59,6 @@ def exact(y: np.ndarray, t: float | np.ndarray, U: float, h: float, nu: float = 
     series = (2 * U / (n * math.pi)) * (-1.0) ** n * np.sin(n * math.pi * y / h) \
         * np.exp(-(n * math.pi) ** 2 * nu * t / h**2)
     return U * y[..., 0] / h + series.sum(axis=-1)
-
-
-class Continuum(Diffusion):
-    """fluid.diffusion of u(y) (1D, explicit, Dirichlet) plus the two overlap ports.
-
-    ``md_velocity_in`` takes md.lj's ``velocity_out`` (all slabs, 3 components); the
-    x-velocity of slab ``md_boundary_bin`` becomes the lower held value. ``constraint_out``
-    carries, for md.lj's ``velocity_in``, the continuum u at continuum cells
-    ``constraint_cells`` (the constraint slab centres), as (u, 0, 0). The upper held
-    value is ``boundary_value`` (the moving wall's U).
-    """
-
-    md_bins = msm.Setting(int, default=16, doc="slabs of the MD component")
-    md_boundary_bin = msm.Setting(int, default=9, doc="MD slab whose velocity is the lower held value")
-    constraint_cells = msm.Setting(tuple, default=(3, 4), doc="continuum cells at the MD constraint slab centres")
-
-    def declare_ports(self) -> list[msm.Port]:
-        return super().declare_ports() + [
-            msm.Port.input("md_velocity_in", self.md_bins, components=3, units=self.units, required=False,
-                           doc="MD slab velocities; slab md_boundary_bin's x-velocity is the lower held value"),
-            msm.Port.output("constraint_out", len(self.constraint_cells), components=3, units=self.units,
-                            doc="(u, 0, 0) at the constraint cells"),
-        ]
-
-    def initialize(self) -> None:
-        if len(self.shape) != 1 or self.method != "explicit" or self.boundary != "dirichlet":
-            raise msm.ConfigurationError(
-                f"component '{self.name}': this overlap continuum is 1D, explicit, boundary='dirichlet' "
-                f"(got shape={self.shape}, method={self.method!r}, boundary={self.boundary!r})")
-        self._low = float(self.boundary_value)
-        super().initialize()
-        self._publish()
-
-    def receive(self, port: str) -> None:
-        if port == "md_velocity_in":
-            self._low = float(self.port_array("md_velocity_in")[self.md_boundary_bin, 0])
-            self._hold_boundary()
-            self._publish()
-        else:
-            super().receive(port)
-
-    def _hold_boundary(self) -> None:
-        u = self._u
-        if u is not None and self._bidx.size:
-            u[-1] = self.boundary_value
-            u[0] = getattr(self, "_low", self.boundary_value)
-
-    def step(self, dt: float) -> None:
-        super().step(dt)
-        self._publish()
-
-    def _publish(self) -> None:
-        out = self.port_array("constraint_out")
-        out[:] = 0.0
-        out[:, 0] = self.port_array("state_out")[list(self.constraint_cells)]
-
-    def save_state(self) -> dict[str, Any]:
-        state = super().save_state()
-        state["low"] = self._low
-        return state
-
-    def restore_state(self, state: dict[str, Any]) -> None:
-        super().restore_state(state)
-        self._low = state["low"]
 
 
 @dataclass
@@ -181,12 +116,13 @@ def build(reduced: bool = False, seed: int = 1) -> tuple[msm.Coupling, Setup]:
           melt_temperature=2.0, seed=seed, dt=0.005)
     dt_c = 0.2 * s.slab**2 / (2 * NU)
     dt_c = s.window / math.ceil(s.window / dt_c)
-    c.add("continuum", Continuum, shape=(s.n_cont,), spacing=s.slab, D=NU, dt=dt_c, method="explicit",
-          boundary="dirichlet", boundary_value=s.U, initial=0.0, units="sigma/tau", md_bins=s.n_bins,
-          md_boundary_bin=s.boundary_bin,
-          constraint_cells=tuple(b - s.boundary_bin for b in s.constraint_bins))
-    c.connect("continuum.constraint_out", "md.velocity_in")
-    c.connect("md.velocity_out", "continuum.md_velocity_in")
+    c.add("continuum", "fluid.diffusion", shape=(s.n_cont,), spacing=s.slab, origin=s.boundary_bin * s.slab,
+          D=NU, dt=dt_c, method="explicit", boundary="dirichlet", boundary_value=s.U, initial=0.0,
+          units="sigma/tau")
+    # continuum -> MD: u at the constraint slab centres, into the x component of velocity_in
+    c.connect("continuum.state_out", "md.velocity_in", mapping="linear", target_component=0)
+    # MD -> continuum: slab x-velocity at the lower held cell becomes its Dirichlet value
+    c.connect("md.velocity_out", "continuum.boundary_low_in", mapping="nearest", source_component=0)
     return c, s
 
 

@@ -87,6 +87,8 @@ def test_reduced_hybrid_couette_matches_exact():
     assert res["continuum"]["state_out"].values[-1, -1] == pytest.approx(s.U)
     # Continuum -> MD: the constraint slabs carry the continuum's values (sent at the
     # previous window's end; ξ = 1 makes the slab mean equal them after every step).
-    sent = res["continuum"]["constraint_out"].values[-2, :, 0]
+    cells = [b - s.boundary_bin for b in s.constraint_bins]
+    assert np.allclose(res["continuum"]["state_out"]["x"].values[cells], s.y_md[list(s.constraint_bins)])
+    sent = res["continuum"]["state_out"].values[-2, cells]
     got = res["md"]["velocity_out"].values[-1, list(s.constraint_bins), 0]
     assert np.allclose(got, sent, atol=1e-6)

@@ -146,3 +146,28 @@ def test_too_many_ranks_for_the_grid_is_a_clear_error() -> None:
         return
     with pytest.raises(msm.ConfigurationError, match="cannot split a grid of shape"):
         comp.port_array("state_out")
+
+
+@pytest.mark.parametrize("case", ["2d-dirichlet-implicit", "3d-dirichlet-explicit"])
+def test_received_boundary_values_equal_serial(case: str) -> None:
+    """boundary_low_in/boundary_high_in (held by rank 0) reach the held cells on every rank."""
+    settings = CASES[case]
+    dim = len(settings["shape"])
+    low, high = np.arange(1.0, dim + 1), -np.arange(1.0, dim + 1)
+
+    def go(comm) -> np.ndarray:
+        comp = build(comm, settings)
+        comp.initialize()
+        for port, values in (("boundary_low_in", low), ("boundary_high_in", high)):
+            comp.port_array(port)[...] = values[comp.port_indices(port)]
+            comp.receive(port)
+        for k in range(1, 5):
+            comp.advance(k * comp.dt)
+        out = gather(comp, "state_out")
+        comp.finalize()
+        return out
+
+    got, ref = go(WORLD), go(MPI.COMM_SELF)
+    mid = tuple([1] * dim)
+    assert ref[(0,) + mid[1:]] == 1.0 and ref[mid[:-1] + (-1,)] == -float(dim)  # x low; last axis high
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-10 * np.max(np.abs(ref)))
