@@ -113,7 +113,12 @@ def main() -> None:
     print()
     heat = run("bench_heat_overhead.py")
     print("## Implicit coupling: partitioned heat\n")
-    print(heat_tables(heat))
+    print(heat_tables(heat) + "\n")
+    md = run("bench_couette.py")
+    print("## Hybrid MD-continuum Couette flow (full size, one run)\n")
+    print(f"wall {md['wall_s']:.2f} s: MD {md['md_s']:.2f} s (+ {md.get('md_initialize_s', 0.0):.2f} s set-up), "
+          f"continuum {md['continuum_s']:.3f} s, coupling overhead {md['overhead_s']:.2f} s = "
+          f"{md['overhead_pct_of_md']:.2f} % of the MD time")
 
 
 if __name__ == "__main__":
