@@ -14,12 +14,13 @@ naming the component, the setting and what is allowed.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import numbers
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar, overload
 
 from msmcore.errors import ConfigurationError
 
-__all__ = ["Setting", "REQUIRED"]
+__all__ = ["REQUIRED", "Converter", "Setting", "to_integer", "to_number", "to_positive"]
 
 T = TypeVar("T")
 
@@ -153,3 +154,66 @@ def _to_bool(value: Any) -> bool:
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
     raise ValueError("not a boolean")
+
+
+class Converter:
+    """A named conversion function, usable as the type of a :class:`Setting`.
+
+    The name says what a valid value is; :class:`Setting` puts it in its error
+    message ("setting 'shape' of component 'macro' must be a tuple of 1 to 3
+    positive integers, got ..."), followed by the ``ValueError`` the function
+    raised saying what exactly is wrong.
+
+    Parameters
+    ----------
+    name
+        What a valid value is, e.g. ``"a pair of floats > 0"``.
+    func
+        Converts a raw value or raises :class:`ValueError`/:class:`TypeError`.
+    """
+
+    def __init__(self, name: str, func: Callable[[Any], Any]) -> None:
+        self.__name__ = name
+        self._func = func
+
+    def __call__(self, value: Any) -> Any:
+        return self._func(value)
+
+    def __repr__(self) -> str:
+        return f"Converter({self.__name__!r})"
+
+
+def _label(value: Any, what: str) -> str:
+    return f"{what} {value!r}" if what else repr(value)
+
+
+def to_integer(value: Any, what: str = "") -> int:
+    """``value`` as an int (integral floats and numeric strings accepted), else ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, float, str)) or (
+            isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"{_label(value, what)} is not an integer")
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{_label(value, what)} is not an integer") from None
+
+
+def to_number(value: Any, what: str = "") -> float:
+    """``value`` as a finite float (numeric strings accepted), else ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+        raise ValueError(f"{_label(value, what)} is not a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{_label(value, what)} is not a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{_label(value, what)} is not finite")
+    return number
+
+
+def to_positive(value: Any, what: str = "") -> float:
+    """``value`` as a finite float > 0, else ``ValueError``."""
+    number = to_number(value, what)
+    if number <= 0.0:
+        raise ValueError(f"{_label(value, what)} is not > 0")
+    return number

@@ -8,10 +8,11 @@ got ...") and raises :class:`ValueError` saying what exactly is wrong.
 
 from __future__ import annotations
 
-import math
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
+
+from msmcore.settings import Converter, to_integer, to_number, to_positive
 
 __all__ = ["Converter", "cell_points", "positive_float", "shape_tuple", "spacing_value"]
 
@@ -19,46 +20,12 @@ __all__ = ["Converter", "cell_points", "positive_float", "shape_tuple", "spacing
 CellIndex = int | tuple[int, ...]
 
 
-class Converter:
-    """A named conversion function usable as a Setting type.
-
-    Parameters
-    ----------
-    name
-        What a valid value is, e.g. ``"a positive float"``.
-    func
-        Converts a raw value or raises :class:`ValueError`/:class:`TypeError`.
-    """
-
-    def __init__(self, name: str, func: Callable[[Any], Any]) -> None:
-        self.__name__ = name
-        self._func = func
-
-    def __call__(self, value: Any) -> Any:
-        return self._func(value)
-
-    def __repr__(self) -> str:
-        return f"Converter({self.__name__!r})"
-
-
 def _integer(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, float, str)):
-        raise ValueError(f"{what} {value!r} is not an integer")
-    if isinstance(value, float) and not value.is_integer():
-        raise ValueError(f"{what} {value!r} is not an integer")
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"{what} {value!r} is not an integer") from None
+    return to_integer(value, what)
 
 
 def _positive(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
-        raise ValueError(f"{what} {value!r} is not a number")
-    number = float(value)
-    if not math.isfinite(number) or number <= 0.0:
-        raise ValueError(f"{what} {value!r} is not a finite number > 0")
-    return number
+    return to_positive(value, what)
 
 
 def _shape(value: Any) -> tuple[int, ...]:
@@ -108,13 +75,7 @@ def _points(value: Any) -> dict[CellIndex, float]:
         raise ValueError("not a mapping of cell index -> value")
     points: dict[CellIndex, float] = {}
     for key, val in value.items():
-        index = _cell_index(key)
-        if isinstance(val, bool) or not isinstance(val, (numbers.Real, str)):
-            raise ValueError(f"value {val!r} of cell {key!r} is not a number")
-        number = float(val)
-        if not math.isfinite(number):
-            raise ValueError(f"value {val!r} of cell {key!r} is not finite")
-        points[index] = number
+        points[_cell_index(key)] = to_number(val, f"cell {key!r}: value")
     return points
 
 

@@ -12,8 +12,6 @@ for solutions quadratic in space and linear in time, such as the tutorial's
 from __future__ import annotations
 
 import logging
-import math
-import numbers
 import re
 from typing import Any
 
@@ -21,10 +19,11 @@ import numpy as np
 from petsc4py import PETSc
 
 import msmcore as msm
-from msm_fluid._convert import Converter, positive_float
+from msm_fluid._convert import positive_float
 from msm_fluid._expr import bind_function, constants_mapping, space_time_function
 from msm_fluid.conduction import EDGES, Edge, EdgePart, assemble_conduction
 from msm_fluid.grid import NodeGrid
+from msmcore.settings import Converter, to_integer, to_number, to_positive
 
 __all__ = ["Heat"]
 
@@ -41,29 +40,8 @@ def _pair(value: Any, what: str, check: Any) -> tuple[Any, Any]:
     return (check(value[0]), check(value[1]))
 
 
-def _real(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
-        raise ValueError(f"{value!r} is not a number")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{value!r} is not finite")
-    return number
-
-
-def _positive(value: Any) -> float:
-    number = _real(value)
-    if number <= 0.0:
-        raise ValueError(f"{value!r} is not > 0")
-    return number
-
-
 def _nodes(value: Any) -> int:
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ValueError(f"{value!r} is not an integer")
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{value!r} is not an integer") from None
+    n = to_integer(value)
     if n < 3:
         raise ValueError(f"{n} nodes on an axis; at least 3 are needed (two boundary nodes and one inside)")
     return n
@@ -85,8 +63,8 @@ def _role(value: Any) -> str | None:
     raise ValueError(f"{value!r} is not one of {list(_ROLES)} or None")
 
 
-_origin = Converter("a pair of finite floats (x0, y0)", lambda v: _pair(v, "x0, y0", _real))
-_size = Converter("a pair of floats > 0 (width, height)", lambda v: _pair(v, "width, height", _positive))
+_origin = Converter("a pair of finite floats (x0, y0)", lambda v: _pair(v, "x0, y0", to_number))
+_size = Converter("a pair of floats > 0 (width, height)", lambda v: _pair(v, "width, height", to_positive))
 _node_counts = Converter("a pair of integers >= 3 (nx, ny)", lambda v: _pair(v, "nx, ny", _nodes))
 _edge_name = Converter("one of 'left', 'right', 'bottom', 'top' or None", _edge)
 _role_name = Converter("'dirichlet', 'neumann' or None", _role)

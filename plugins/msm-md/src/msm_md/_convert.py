@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-import math
-import numbers
-from collections.abc import Callable
 from typing import Any
+
+from msmcore.settings import Converter, to_integer, to_number, to_positive
 
 __all__ = ["axes_string", "float3", "index_tuple", "int3", "positive_float"]
 
 
-class _Converter:
-    def __init__(self, name: str, func: Callable[[Any], Any]) -> None:
-        self.__name__ = name
-        self._func = func
-
-    def __call__(self, value: Any) -> Any:
-        return self._func(value)
-
-    def __repr__(self) -> str:
-        return f"Converter({self.__name__!r})"
-
-
 def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
-        raise ValueError(f"{value!r} is not a number")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{value!r} is not finite")
-    return number
+    return to_number(value)
 
 
 def _integer(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, float, str)):
-        raise ValueError(f"{value!r} is not an integer")
-    if isinstance(value, float) and not value.is_integer():
-        raise ValueError(f"{value!r} is not an integer")
-    return int(value)
+    return to_integer(value)
 
 
 def _sequence(value: Any) -> list[Any]:
@@ -49,10 +27,7 @@ def _sequence(value: Any) -> list[Any]:
 
 
 def _positive(value: Any) -> float:
-    number = _number(value)
-    if number <= 0.0:
-        raise ValueError(f"{value!r} is not > 0")
-    return number
+    return to_positive(value)
 
 
 def _int3(value: Any) -> tuple[int, int, int]:
@@ -91,8 +66,8 @@ def _axes(value: Any) -> str:
     return "".join(c for c in "xyz" if c in text)
 
 
-positive_float = _Converter("a finite number > 0", _positive)
-int3 = _Converter("3 positive integers (or one for all axes)", _int3)
-float3 = _Converter("3 numbers (x, y, z)", _float3)
-index_tuple = _Converter("a sequence of distinct integer indices", _index_tuple)
-axes_string = _Converter("distinct axis letters from 'xyz', e.g. 'xz'", _axes)
+positive_float = Converter("a finite number > 0", _positive)
+int3 = Converter("3 positive integers (or one for all axes)", _int3)
+float3 = Converter("3 numbers (x, y, z)", _float3)
+index_tuple = Converter("a sequence of distinct integer indices", _index_tuple)
+axes_string = Converter("distinct axis letters from 'xyz', e.g. 'xz'", _axes)
