@@ -89,3 +89,25 @@ def test_component_without_step_explains():
 
     with pytest.raises(NotImplementedError, match="implements neither step\\(\\) nor advance\\(\\)"):
         Bare().advance(1.0)
+
+
+def test_converters_for_structured_settings():
+    from msmcore.settings import Converter, to_integer, to_number, to_positive
+
+    assert (to_integer("3"), to_integer(4.0), to_number("2.5"), to_positive(1e-3)) == (3, 4, 2.5, 1e-3)
+    with pytest.raises(ValueError, match="axis 0 2.5 is not an integer"):
+        to_integer(2.5, "axis 0")
+    with pytest.raises(ValueError, match="^True is not a number"):
+        to_number(True)
+    with pytest.raises(ValueError, match="inf is not finite"):
+        to_number(float("inf"))
+    with pytest.raises(ValueError, match="0.0 is not > 0"):
+        to_positive(0.0)
+    pair = Converter("a pair of floats > 0", lambda v: tuple(to_positive(x) for x in v))
+
+    class Box(msm.Component):
+        size = msm.Setting(pair, default=(1.0, 1.0))
+
+    assert Box(size=["2", 3]).size == (2.0, 3.0)
+    with pytest.raises(msm.ConfigurationError, match="'size' of component 'Box' must be a pair of floats > 0.*-1 is not > 0"):
+        Box(size=(1, -1))
