@@ -142,3 +142,13 @@ def test_implicit_scheme_acceleration_and_connection_options(tmp_path):
 def test_implicit_config_errors(tmp_path, edit, message):
     with pytest.raises(msm.ConfigurationError, match=message):
         load_config(write(tmp_path, IMPLICIT.replace(*edit)))
+
+
+def test_rank_placement_in_yaml(tmp_path):
+    text = GOOD.replace("    n: 3\n", "    n: 3\n    ranks: [0]\n").replace(
+        "    component: testcfg.echo\n", "    component: testcfg.echo\n    nprocs: 1\n")
+    cfg = load_config(write(tmp_path, text))
+    assert cfg.coupling.placement == {"a": (0,), "b": (0,)}
+    bad = GOOD.replace("    n: 3\n", "    n: 3\n    ranks: [5]\n")
+    with pytest.raises(msm.ConfigurationError, match=r"c.yaml:3: components.a: .*placed on ranks \[5\]"):
+        load_config(write(tmp_path, bad))
