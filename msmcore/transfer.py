@@ -16,7 +16,7 @@ import numpy as np
 from petsc4py import PETSc
 
 from msmcore.field import Field
-from msmcore.parallel import build_mapped_mat, build_scatter, component_selection
+from msmcore.parallel import build_mapped_mat, build_scatter
 
 __all__ = ["Transfer"]
 
@@ -74,12 +74,10 @@ class Transfer:
         elif parallel:
             self.scatter, self._owned = build_scatter(source.vec, source.indices, destination.vec,
                                                       destination.indices, comm, self._select(select))
-        elif select is not None and select != (None, None):
-            mask, src = component_selection(np.arange(destination.spec.size), *self._select(select))
-            is_from = PETSc.IS().createGeneral(src.astype(PETSc.IntType), comm=PETSc.COMM_SELF)
-            is_to = PETSc.IS().createGeneral(np.flatnonzero(mask).astype(PETSc.IntType), comm=PETSc.COMM_SELF)
-            self.scatter = PETSc.Scatter().create(source.vec, is_from, destination.vec, is_to)
-            self._owned = [is_from, is_to]
+        elif self._select(select) is not None:  # the same scatter, on this process alone
+            self.scatter, self._owned = build_scatter(source.vec, np.arange(source.spec.size), destination.vec,
+                                                      np.arange(destination.spec.size), PETSc.COMM_SELF.tompi4py(),
+                                                      self._select(select))
         else:
             n = source.vec.getLocalSize()
             index = PETSc.IS().createStride(n, 0, 1, comm=PETSc.COMM_SELF)  # identity layout
