@@ -9,6 +9,8 @@ A component is one small class::
         size = msm.Setting(int, default=1, minimum=1)
         dt = msm.Setting(float, default=1e-3, minimum=0.0)
 
+        state_attributes = ()                     # the port arrays are the whole state
+
         def declare_ports(self):
             return [msm.Port.input("u_in", self.size, required=False),
                     msm.Port.output("u_out", self.size)]
@@ -25,15 +27,20 @@ Lifecycle, driven by a coupling scheme:
 1. ``Component(**settings)`` - settings are converted and validated;
 2. :meth:`Component.declare_ports` - ports with their field descriptions;
 3. :meth:`Component.initialize` - allocate state, set initial conditions;
-4. repeatedly: new data is written into an input port's array and
-   :meth:`Component.receive` is called with the port's name; then
+4. repeatedly: new data is written into an input port's array (every
+   connection into it) and :meth:`Component.receive` is called once with the
+   port's name (:meth:`Component.delivered` says which values were written
+   when connections feed only part of it); then
    :meth:`Component.advance` to a time (by default sub-cycling over
    :meth:`Component.step` with the ``dt`` setting); then outputs are read from
    output port arrays (which must be current after ``initialize`` and after
    every ``advance``);
 5. :meth:`Component.save_state` / :meth:`Component.restore_state` around
-   repeated windows (implicit coupling, checkpoints);
-6. :meth:`Component.finalize`.
+   repeated windows (implicit coupling, checkpoints): the state is what the
+   class declares in :attr:`Component.state_attributes` (plus port arrays and
+   ``t``), or what its own pair of methods keeps;
+6. :meth:`Component.finalize`. A coupling may run again: ``initialize`` is
+   then called again after ``finalize`` and must start afresh.
 
 Port arrays belong to the component: :meth:`Component.port_array` returns the
 same NumPy array every call, and the coupling wraps it (a PETSc ``Vec`` over
@@ -52,29 +59,11 @@ import numpy as np
 from msmcore.errors import ConfigurationError, CouplingError
 from msmcore.ports import Direction, Port
 from msmcore.settings import Setting
+from msmcore.timeline import substeps
 
 __all__ = ["Component", "substeps"]
 
 logger = logging.getLogger(__name__)
-
-
-def substeps(t_start: float, t_end: float, dt: float) -> tuple[float, int]:
-    """Step length and count to go from ``t_start`` to ``t_end`` with steps of about ``dt``.
-
-    When the span is an integer multiple ``n`` of ``dt`` up to round-off
-    (relative 1e-9), that is ``(dt, n)`` — exactly ``dt``, so a coupled run
-    repeats a stand-alone loop bit for bit; otherwise ``ceil(span / dt)`` equal,
-    shorter steps. ``(0.0, 0)`` for an empty span.
-    """
-    span = t_end - t_start
-    if span <= 0.0:
-        return 0.0, 0
-    ratio = span / dt
-    n = round(ratio)
-    if n >= 1 and abs(ratio - n) <= 1e-9 * ratio:
-        return dt, n
-    n = int(np.ceil(ratio))
-    return span / n, n
 
 
 class Component:
@@ -90,6 +79,14 @@ class Component:
 
     #: Component key, set by whoever registers the class (informational).
     key: ClassVar[str | None] = None
+
+    #: Names of the attributes holding the component's state besides its port
+    #: arrays and ``t``, saved and restored by the default :meth:`save_state` /
+    #: :meth:`restore_state`. ``None`` (the default) means *not declared*: then
+    #: the component must implement that pair itself to be used where states are
+    #: needed (implicit coupling, checkpoints). ``()`` says the port arrays and
+    #: ``t`` are the whole state.
+    state_attributes: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, name: str | None = None, **settings: Any) -> None:
         self.name = name or type(self).__name__
@@ -118,6 +115,8 @@ class Component:
         self.__dict__["_settings"] = values
         self._ports: dict[str, Port] | None = None
         self._arrays: dict[str, np.ndarray] = {}
+        #: Masks of the values the coupling writes into partly fed input ports (see :meth:`delivered`).
+        self._delivered: dict[str, np.ndarray] = {}
 
     # -- description -------------------------------------------------------
     @classmethod
@@ -220,12 +219,29 @@ class Component:
             f"component '{self.name}' ({type(self).__name__}) implements neither step() nor advance()"
         )
 
-    def time_step(self) -> float:
-        """The component's own step; by default its ``dt`` setting."""
+    def time_step(self) -> float | None:
+        """The component's own step: by default its ``dt`` setting.
+
+        ``None`` says the component has no fixed step (it overrides
+        :meth:`advance` and adapts its own steps); a scheme then takes its
+        window from the other components or from ``window=``. Errors raised
+        here are errors of the component, reported with its name.
+        """
         dt = self.__dict__["_settings"].get("dt")
         if dt is None or dt <= 0:
+            if type(self).advance is not Component.advance:
+                return None
             raise ConfigurationError(
                 f"component '{self.name}' needs a positive 'dt' setting or its own time_step()/advance()"
+            )
+        return float(dt)
+
+    def _step_length(self) -> float:
+        dt = self.time_step()
+        if dt is None or not dt > 0:
+            raise ConfigurationError(
+                f"component '{self.name}' ({type(self).__name__}) has no fixed time step (time_step() gave "
+                f"{dt!r}), but one is needed to sub-cycle it; give it a 'dt'"
             )
         return float(dt)
 
@@ -238,32 +254,107 @@ class Component:
         steps are shrunk evenly to land on ``t_end``. ``self.t`` is ``t_end``
         afterwards.
         """
-        h, n = substeps(self.t, t_end, self.time_step())
+        h, n = substeps(self.t, t_end, self._step_length())
         t0 = self.t
         for i in range(1, n + 1):
             self.step(h)
             self.t = t_end if i == n else t0 + i * h
 
+    # -- state ---------------------------------------------------------------
+    @classmethod
+    def declares_state(cls) -> bool:
+        """Whether the class says what its state is.
+
+        It does when it lists :attr:`state_attributes` (an empty tuple: the
+        port arrays and ``t`` are the whole state) or overrides both
+        :meth:`save_state` and :meth:`restore_state`. Schemes that repeat
+        windows (implicit coupling) and checkpoints refuse, before step 1, a
+        component that does not.
+        """
+        own_pair = cls.save_state is not Component.save_state and cls.restore_state is not Component.restore_state
+        return cls.state_attributes is not None or own_pair
+
     def save_state(self) -> Any:
         """Return a snapshot from which :meth:`restore_state` can resume.
 
-        The default deep-copies the port arrays, ``t`` and every attribute
-        holding a NumPy array; override for state kept elsewhere (PETSc objects).
+        The default snapshot holds ``t``, a copy of every port array and a
+        deep copy of each attribute named in :attr:`state_attributes`;
+        a component with state elsewhere (PETSc objects, a solver library's
+        context) overrides this and :meth:`restore_state` together.
+
+        Raises
+        ------
+        ConfigurationError
+            The class declares no state (see :meth:`declares_state`).
         """
-        state = {k: v.copy() for k, v in vars(self).items() if isinstance(v, np.ndarray)}
-        state["_msm_arrays"] = {k: v.copy() for k, v in self._arrays.items()}
-        state["_msm_t"] = self.t
-        return state
+        names = self._declared_state("save_state")
+        missing = [n for n in names if not hasattr(self, n)]
+        if missing:
+            raise ConfigurationError(
+                f"component '{self.name}' ({type(self).__name__}) lists {missing} in state_attributes, "
+                "but has no such attribute(s) after initialize(); set them in initialize()"
+            )
+        return {
+            "t": self.t,
+            "ports": {k: v.copy() for k, v in self._arrays.items()},
+            "attributes": {n: copy.deepcopy(getattr(self, n)) for n in names},
+        }
 
     def restore_state(self, state: Any) -> None:
-        """Resume from a snapshot of :meth:`save_state` (arrays are refilled in place)."""
-        for k, v in state["_msm_arrays"].items():
+        """Resume from a snapshot of :meth:`save_state`.
+
+        Port arrays and array attributes of unchanged shape are refilled in
+        place (views of them stay valid); other attributes get a copy of the
+        saved value.
+        """
+        self._declared_state("restore_state")
+        try:
+            ports, attributes, t = state["ports"], state["attributes"], state["t"]
+        except (KeyError, TypeError):
+            raise ConfigurationError(
+                f"component '{self.name}' ({type(self).__name__}) cannot restore {type(state).__name__}: "
+                "not a snapshot from its save_state()"
+            ) from None
+        for k, v in ports.items():
             self._arrays[k][...] = v
-        for k, v in state.items():
-            if not k.startswith("_msm_"):
-                current = getattr(self, k)
+        for k, v in attributes.items():
+            current = getattr(self, k, None)
+            if isinstance(current, np.ndarray) and isinstance(v, np.ndarray) and current.shape == v.shape \
+                    and current.dtype == v.dtype:
                 current[...] = v
-        self.t = state["_msm_t"]
+            else:
+                setattr(self, k, copy.deepcopy(v))
+        self.t = t
+
+    def _declared_state(self, what: str) -> tuple[str, ...]:
+        names = type(self).state_attributes
+        if names is None:
+            raise ConfigurationError(
+                f"component '{self.name}' ({type(self).__name__}) declares no state, so {what}() cannot "
+                "know what to keep; list the attributes that hold its state besides its port arrays and t "
+                "as a class attribute, e.g. state_attributes = ('velocity', 'step_count') (an empty tuple "
+                "when the port arrays are the whole state), or implement save_state() and restore_state()"
+            )
+        return tuple(names)
+
+    # -- what the coupling delivers -------------------------------------------
+    def delivered(self, port: str) -> np.ndarray | None:
+        """Which values of input port ``port`` the coupling writes.
+
+        ``None`` when connections deliver every value of the port (the usual
+        case); otherwise a boolean mask shaped like :meth:`port_array` that is
+        ``True`` where a connection writes (e.g. one species of several fed
+        through ``target_component``). The values where it is ``False`` are
+        never written by the coupling: a component that copies an input into
+        its state in :meth:`receive` copies only the delivered ones::
+
+            mask = self.delivered("state_in")
+            if mask is None:
+                self.state[...] = self.port_array("state_in")
+            else:
+                self.state[mask] = self.port_array("state_in")[mask]
+        """
+        return self._delivered.get(port)
 
     def finalize(self) -> None:
         """Release resources at the end of a run."""

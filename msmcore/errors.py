@@ -19,7 +19,26 @@ __all__ = [
 
 
 class MSMError(Exception):
-    """Base class of every error msmcore raises on bad input or failed runs."""
+    """Base class of every error msmcore raises on bad input or failed runs.
+
+    Parameters
+    ----------
+    message
+        What was wrong, where and what to do.
+    collective
+        The error is raised identically on every rank of an MPI run (a
+        validation error, an implicit window that did not converge — decided
+        from data every rank holds): the run then ends on every rank with this
+        ordinary exception. Any other error raised inside a run under MPI may
+        be on some ranks only, and aborts the job.
+    component
+        Instance name of the component the error is about, once known.
+    """
+
+    def __init__(self, *args: object, collective: bool = False, component: str | None = None) -> None:
+        super().__init__(*args)
+        self.collective = collective
+        self.component = component
 
 
 class ConfigurationError(MSMError, ValueError):

@@ -37,6 +37,14 @@ class FieldSpec:
     coords
         Optional mesh coordinates by axis name, each of length ``shape[axis]``
         (structured grids) or ``(n, dim)`` point coordinates under ``"points"``.
+    value_names
+        Names of the values per point (e.g. species), one per component; they
+        label the component axis in results.
+    value_dim
+        Name of the component axis in results (e.g. ``"species"``); default
+        ``"<port>_component"``.
+    coord_units
+        Units of the mesh coordinates (e.g. ``"m"``), recorded in results.
     """
 
     shape: tuple[int, ...]
@@ -44,10 +52,15 @@ class FieldSpec:
     units: str = "1"
     dtype: np.dtype[Any] = field(default_factory=lambda: np.dtype(np.float64))
     coords: Mapping[str, np.ndarray] | None = None
+    value_names: tuple[str, ...] | None = None
+    value_dim: str | None = None
+    coord_units: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
         object.__setattr__(self, "dtype", np.dtype(self.dtype))
+        if self.value_names is not None:
+            object.__setattr__(self, "value_names", tuple(str(v) for v in self.value_names))
 
     @property
     def points(self) -> int:

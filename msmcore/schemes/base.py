@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from msmcore.errors import ConfigurationError
+from msmcore.errors import ConfigurationError, CouplingError
+from msmcore.timeline import window_ends
 
 if TYPE_CHECKING:
     from msmcore.coupling import Coupling
     from msmcore.runner import Runner
 
-__all__ = ["Scheme", "window_ends"]
+__all__ = ["Scheme", "check_window", "default_window", "window_ends"]
 
 
 class Scheme(ABC):
@@ -24,6 +25,10 @@ class Scheme(ABC):
     and ``sync``.
     """
 
+    #: Whether the scheme saves and restores component states (repeated
+    #: windows); then every component must declare its state.
+    needs_state: ClassVar[bool] = False
+
     @abstractmethod
     def validate(self, coupling: Coupling) -> None:
         """Raise :class:`~msmcore.errors.CouplingError` if this scheme cannot run ``coupling``."""
@@ -32,21 +37,38 @@ class Scheme(ABC):
     def run(self, runner: Runner) -> None:
         """Advance every component from ``runner.start`` to ``runner.until``."""
 
+    def window_length(self, coupling: Coupling) -> float:
+        """The coupling window this scheme steps with (its longest window)."""
+        return default_window(coupling)
 
-def window_ends(start: float, until: float, window: float) -> list[float]:
-    """End times of the coupling windows from ``start`` to ``until``.
 
-    When the span is an integer multiple of ``window`` up to round-off, the
-    ends are ``start + i * window`` (computed, not accumulated) with the last one
-    exactly ``until``; otherwise the last window is shorter.
+def check_window(value: Any, what: str = "window", *, optional: bool = True) -> float | None:
+    """A scheme's window-like argument as a positive finite float (``None`` stays ``None`` if optional)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(f"{what} must be a positive finite number (simulation time), got {value!r}")
+    return float(value)
+
+
+def default_window(coupling: Coupling) -> float:
+    """The largest fixed time step of the coupling's components (those that have one).
+
+    Raises
+    ------
+    CouplingError
+        No component has a fixed step; or, naming the component, when its
+        ``time_step()`` fails.
     """
-    if not window > 0:
-        raise ConfigurationError(f"the coupling window must be positive, got {window}")
-    ratio = (until - start) / window
-    n = round(ratio)
-    if n >= 1 and abs(ratio - n) <= 1e-9 * max(1.0, ratio):
-        ends = [start + i * window for i in range(1, n)]
-    else:
-        n = math.ceil(ratio)
-        ends = [start + i * window for i in range(1, n)]
-    return [*ends, until]
+    steps = []
+    for name, comp in coupling.components.items():
+        try:
+            dt = comp.time_step()
+        except Exception as exc:  # noqa: BLE001 - reported with the component's name
+            raise CouplingError(f"component '{name}': time_step() failed: {type(exc).__name__}: {exc}") from exc
+        if dt is not None:
+            steps.append(float(dt))
+    if not steps:
+        raise CouplingError("no coupling window given and no component has a fixed time step ('dt'); "
+                            "pass window=...")
+    return max(steps)

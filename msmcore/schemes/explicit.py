@@ -6,8 +6,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from msmcore.errors import CouplingError
-from msmcore.schemes.base import Scheme, window_ends
+from msmcore.errors import ConfigurationError, CouplingError
+from msmcore.schemes.base import Scheme, check_window, default_window, window_ends
 
 if TYPE_CHECKING:
     from msmcore.coupling import Coupling
@@ -16,18 +16,6 @@ if TYPE_CHECKING:
 __all__ = ["Serial", "Parallel", "component_order"]
 
 logger = logging.getLogger(__name__)
-
-
-def _default_window(runner: Runner) -> float:
-    steps = []
-    for comp in runner.components.values():
-        try:
-            steps.append(comp.time_step())
-        except Exception:  # noqa: BLE001 - a component may have no fixed step
-            continue
-    if not steps:
-        raise CouplingError("no coupling window given and no component has a 'dt'; pass window=...")
-    return max(steps)
 
 
 def component_order(coupling: Coupling, order: Sequence[str] | None) -> list[str]:
@@ -70,12 +58,19 @@ def component_order(coupling: Coupling, order: Sequence[str] | None) -> list[str
 
 
 def _find_cycle(nodes: list[str], edges: set[tuple[str, str]]) -> list[str]:
+    """A cycle among ``nodes`` (the components a topological sort left over).
+
+    Every left-over node has a predecessor among them, so walking back along
+    incoming edges must repeat a node: the walk from there is a cycle.
+    """
+    inside = set(nodes)
     path = [nodes[0]]
     while True:
-        nxt = next(t for s, t in sorted(edges) if s == path[-1] and t in nodes)
-        if nxt in path:
-            return [*path[path.index(nxt):], nxt]
-        path.append(nxt)
+        prev = next(s for s, t in sorted(edges) if t == path[-1] and s in inside)
+        if prev in path:
+            cycle = path[path.index(prev):]
+            return [*reversed(cycle), cycle[-1]]
+        path.append(prev)
 
 
 class Serial(Scheme):
@@ -94,7 +89,9 @@ class Serial(Scheme):
     """
 
     def __init__(self, window: float | None = None, order: Sequence[str] | None = None) -> None:
-        self.window = window
+        self.window = check_window(window, "Serial(window=...)")
+        if order is not None and (isinstance(order, str) or not all(isinstance(n, str) for n in order)):
+            raise ConfigurationError(f"Serial(order=...) must be a list of component names, got {order!r}")
         self.order = list(order) if order is not None else None
 
     def validate(self, coupling: Coupling) -> None:
@@ -102,12 +99,15 @@ class Serial(Scheme):
 
     def run(self, runner: Runner) -> None:
         order = component_order(runner.coupling, self.order)
-        window = self.window or _default_window(runner)
+        window = self.window_length(runner.coupling)
         for t_end in window_ends(runner.start, runner.until, window):
             for name in order:
                 runner.deliver(name)
                 runner.advance(name, t_end)
             runner.sync(t_end)
+
+    def window_length(self, coupling: Coupling) -> float:
+        return self.window or default_window(coupling)
 
     def __repr__(self) -> str:
         return f"Serial(window={self.window}, order={self.order})"
@@ -123,13 +123,13 @@ class Parallel(Scheme):
     """
 
     def __init__(self, window: float | None = None) -> None:
-        self.window = window
+        self.window = check_window(window, "Parallel(window=...)")
 
     def validate(self, coupling: Coupling) -> None:
         """Any graph runs: every component reads the previous window's outputs."""
 
     def run(self, runner: Runner) -> None:
-        window = self.window or _default_window(runner)
+        window = self.window_length(runner.coupling)
         names = list(runner.components)
         for t_end in window_ends(runner.start, runner.until, window):
             for name in names:
@@ -137,6 +137,9 @@ class Parallel(Scheme):
             for name in names:
                 runner.advance(name, t_end)
             runner.sync(t_end)
+
+    def window_length(self, coupling: Coupling) -> float:
+        return self.window or default_window(coupling)
 
     def __repr__(self) -> str:
         return f"Parallel(window={self.window})"

@@ -11,7 +11,7 @@ import numpy as np
 
 from msmcore.acceleration import Acceleration, ConstantRelaxation
 from msmcore.errors import ConfigurationError, ConvergenceError, CouplingError
-from msmcore.schemes.base import Scheme, window_ends
+from msmcore.schemes.base import Scheme, check_window, window_ends
 
 if TYPE_CHECKING:
     from msmcore.coupling import Connection, Coupling
@@ -24,6 +24,12 @@ logger = logging.getLogger(__name__)
 
 class ConvergenceWarning(UserWarning):
     """An implicit window ended at its maximum iterations without converging (``on_divergence="warn"``)."""
+
+
+def _tolerance(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
+        raise ConfigurationError(f"Implicit {what} must be a finite number >= 0, got {value!r}")
+    return float(value)
 
 
 class Implicit(Scheme):
@@ -68,16 +74,38 @@ class Implicit(Scheme):
             raise ConfigurationError(f"Implicit variant must be 'serial' or 'parallel', got {variant!r}")
         if on_divergence not in ("raise", "warn"):
             raise ConfigurationError(f"on_divergence must be 'raise' or 'warn', got {on_divergence!r}")
+        for what, value in (("min_iterations", min_iterations), ("max_iterations", max_iterations)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ConfigurationError(f"Implicit({what}=...) must be a whole number, got {value!r}")
         if not 1 <= min_iterations <= max_iterations:
             raise ConfigurationError(f"need 1 <= min_iterations <= max_iterations, got {min_iterations}, {max_iterations}")
-        self.window = float(window)
+        if acceleration is not None and not isinstance(acceleration, Acceleration):
+            raise ConfigurationError(f"Implicit(acceleration=...) must be an msmcore Acceleration (e.g. "
+                                     f"msm.IQNILS()), got {acceleration!r}")
+        self.window = float(check_window(window, "Implicit(window=...)", optional=False) or 0.0)
         self.variant = variant
+        if order is not None and (isinstance(order, str) or not all(isinstance(n, str) for n in order)):
+            raise ConfigurationError(f"Implicit(order=...) must be a list of component names, got {order!r}")
         self.order = list(order) if order is not None else None
         self.acceleration = acceleration or ConstantRelaxation(0.5)
-        self.rel_tol, self.abs_tol = float(rel_tol), float(abs_tol)
-        self.tolerances = dict(tolerances or {})
+        self.rel_tol = _tolerance(rel_tol, "rel_tol")
+        self.abs_tol = _tolerance(abs_tol, "abs_tol")
+        if not isinstance(tolerances, (Mapping, type(None))):
+            raise ConfigurationError(f"Implicit(tolerances=...) must map 'component.port' to (rel_tol, abs_tol), "
+                                     f"got {tolerances!r}")
+        self.tolerances = {}
+        for key, pair in (tolerances or {}).items():
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ConfigurationError(f"Implicit tolerances['{key}'] must be a pair (rel_tol, abs_tol), got {pair!r}")
+            self.tolerances[str(key)] = (_tolerance(pair[0], f"tolerances['{key}'] rel_tol"),
+                                         _tolerance(pair[1], f"tolerances['{key}'] abs_tol"))
         self.min_iterations, self.max_iterations = int(min_iterations), int(max_iterations)
         self.on_divergence = on_divergence
+
+    needs_state = True
+
+    def window_length(self, coupling: Coupling) -> float:
+        return self.window
 
     # -- set-up ------------------------------------------------------------------
     def _order(self, coupling: Coupling) -> list[str]:
@@ -161,7 +189,8 @@ class Implicit(Scheme):
                    f"{k} iterations with {self.acceleration!r}; residuals: {detail}. Raise max_iterations, "
                    "loosen rel_tol/abs_tol, use a stronger acceleration, or pass on_divergence='warn'")
         if self.on_divergence == "raise":
-            raise ConvergenceError(message)
+            # Every rank sees the same gathered residuals: every rank raises this.
+            raise ConvergenceError(message, collective=True)
         warnings.warn(message, ConvergenceWarning, stacklevel=2)
         logger.warning(message)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from msmcore.errors import CouplingError
-from msmcore.schemes.base import Scheme, window_ends
+from msmcore.errors import ConfigurationError, CouplingError
+from msmcore.schemes.base import Scheme, check_window, window_ends
 
 if TYPE_CHECKING:
     from msmcore.coupling import Coupling
@@ -33,11 +33,12 @@ class MacroMicro(Scheme):
     """
 
     def __init__(self, macro: str, micro: str, horizon: float, window: float | None = None) -> None:
-        if not horizon > 0:
-            raise CouplingError(f"MacroMicro horizon must be positive, got {horizon}")
+        for role, name in (("macro", macro), ("micro", micro)):
+            if not isinstance(name, str):
+                raise ConfigurationError(f"MacroMicro({role}=...) must be a component name, got {name!r}")
         self.macro, self.micro = macro, micro
-        self.horizon = float(horizon)
-        self.window = window
+        self.horizon = float(check_window(horizon, "MacroMicro(horizon=...)", optional=False) or 0.0)
+        self.window = check_window(window, "MacroMicro(window=...)")
 
     def validate(self, coupling: Coupling) -> None:
         for role, name in (("macro", self.macro), ("micro", self.micro)):
@@ -58,8 +59,7 @@ class MacroMicro(Scheme):
             )
 
     def run(self, runner: Runner) -> None:
-        macro = runner.components[self.macro]
-        window = self.window or macro.time_step()
+        window = self.window_length(runner.coupling)
         t = runner.start
         for t_end in window_ends(runner.start, runner.until, window):
             runner.deliver(self.micro)
@@ -69,6 +69,15 @@ class MacroMicro(Scheme):
             runner.advance(self.macro, t_end)
             runner.sync(t_end)
             t = t_end
+
+    def window_length(self, coupling: Coupling) -> float:
+        if self.window is not None:
+            return self.window
+        dt = coupling.components[self.macro].time_step()
+        if dt is None:
+            raise CouplingError(f"MacroMicro: the macro component '{self.macro}' has no fixed time step; "
+                                "pass window=...")
+        return float(dt)
 
     def __repr__(self) -> str:
         return f"MacroMicro(macro={self.macro!r}, micro={self.micro!r}, horizon={self.horizon}, window={self.window})"
