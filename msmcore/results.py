@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import xarray as xr
 from msmcore.component import Component
 from msmcore.errors import ConfigurationError
 from msmcore.ports import Direction, Port
+from msmcore.timeline import same_time
 
 __all__ = ["Recorder", "Result"]
 
@@ -36,16 +38,21 @@ class Recorder:
         returning the global samples (every rank gets the full datasets).
     member
         Whether this rank runs each component (only those are sampled locally).
+    resolution
+        The shortest time step of the run (its coupling window): two sample
+        times closer than a tiny fraction of it are the same time.
     """
 
     def __init__(self, components: Mapping[str, Component], keys: Mapping[str, str], start: float,
                  every: float | None, *, gather: Callable[[str, str, np.ndarray], np.ndarray] | None = None,
-                 member: Mapping[str, bool] | None = None) -> None:
+                 member: Mapping[str, bool] | None = None, resolution: float | None = None) -> None:
         self.components = components
         self.keys = keys
         self.gather = gather
         self.member = member or {n: True for n in components}
         self.every = every
+        self.start = start
+        self.resolution = min(r for r in (resolution, every, 1.0) if r is not None)
         self.next_due = start
         self.times: list[float] = []
         self.data: dict[tuple[str, str], list[np.ndarray]] = {
@@ -55,7 +62,7 @@ class Recorder:
 
     def sample(self, t: float) -> None:
         """Record all outputs now, at time ``t``."""
-        if self.times and abs(self.times[-1] - t) <= 1e-12 * max(1.0, abs(t)):
+        if self.times and same_time(self.times[-1], t, self.resolution):
             return
         self.times.append(t)
         for (name, port), series in self.data.items():
@@ -63,13 +70,15 @@ class Recorder:
                 series.append(np.array(self.components[name].port_array(port), copy=True).reshape(-1))
             else:
                 series.append(np.zeros(0))
-        if self.every is not None:
-            while self.next_due <= t * (1 + 1e-12) + 1e-300:
-                self.next_due += self.every
+        if self.every is not None:  # the first multiple of ``every`` after t (computed, not accumulated)
+            k = math.floor((t - self.start) / self.every) + 1
+            if same_time(self.start + k * self.every, t, self.every):
+                k += 1
+            self.next_due = self.start + k * self.every
 
     def maybe_sample(self, t: float) -> None:
         """Record if a sample is due at ``t``."""
-        if self.every is None or t >= self.next_due * (1 - 1e-9):
+        if self.every is None or t >= self.next_due or same_time(t, self.next_due, self.resolution):
             self.sample(t)
 
     def datasets(self) -> dict[str, xr.Dataset]:
