@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import difflib
 import logging
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from msmcore.component import Component
 from msmcore.errors import ConfigurationError, CouplingError, MSMError
 from msmcore.placement import parent_comm, resolve_ranks
 from msmcore.plugins import PluginRegistry, get_registry
-from msmcore.ports import Direction, Port
+from msmcore.ports import Direction, FieldSpec, Port
 from msmcore.units import conversion_factor
 
 if TYPE_CHECKING:
@@ -31,6 +34,61 @@ __all__ = ["Connection", "Coupling"]
 
 logger = logging.getLogger(__name__)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+#: Default bound on the windows or fixed steps of one run (see :meth:`Coupling.run`).
+DEFAULT_MAX_STEPS = 1e9
+
+
+def _time_argument(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value):
+        raise ConfigurationError(f"run({what}=...) must be a finite number (simulation time), got {value!r}")
+    return float(value)
+
+
+def _mesh_points(spec: FieldSpec) -> np.ndarray | None:
+    """The port's mesh as an ``(n, dim)`` array of point coordinates, or ``None`` if it declares none."""
+    coords = spec.coords
+    if not coords:
+        return None
+    if "points" in coords:
+        return np.asarray(coords["points"], dtype=float).reshape(spec.points, -1)
+    axes = [np.asarray(v, dtype=float).reshape(-1) for v in coords.values()]
+    if len(axes) != len(spec.shape) or any(len(ax) != n for ax, n in zip(axes, spec.shape)):
+        return None  # not a full description of the grid (checked where ports are declared)
+    grids = np.meshgrid(*axes, indexing="ij")
+    return np.stack([g.reshape(-1) for g in grids], axis=1)
+
+
+def _describe_mesh(points: np.ndarray) -> str:
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    box = " x ".join(f"[{a:.6g}, {b:.6g}]" for a, b in zip(lo, hi))
+    return f"{points.shape[0]} points in {box}"
+
+
+def _check_same_mesh(what: str, source: str, target: str, a: FieldSpec, b: FieldSpec) -> None:
+    """Raise when both ports declare coordinates and they differ beyond round-off."""
+    pa, pb = _mesh_points(a), _mesh_points(b)
+    if pa is None or pb is None:
+        return
+    if pa.shape == pb.shape:
+        scale = max(float(np.abs(pa).max(initial=0.0)), float(np.abs(pb).max(initial=0.0)), 1e-300)
+        extent = max(float(np.ptp(pa, axis=0).max(initial=0.0)), float(np.ptp(pb, axis=0).max(initial=0.0)))
+        if np.allclose(pa, pb, rtol=0.0, atol=1e-9 * max(extent, 1e-6 * scale)):
+            return
+    raise CouplingError(
+        f"{what}: the ports have the same size but different meshes — {source}: {_describe_mesh(pa)}, "
+        f"{target}: {_describe_mesh(pb)} (first differing point "
+        f"{_first_difference(pa, pb)}); connect them through a mapping between the meshes: mapping='nearest', "
+        "'linear' or 'rbf', or pass mapping='identity' to connect value i to value i regardless"
+    )
+
+
+def _first_difference(pa: np.ndarray, pb: np.ndarray) -> str:
+    if pa.shape != pb.shape:
+        return f"dimensions {pa.shape[1]} and {pb.shape[1]}"
+    i = int(np.argmax(np.abs(pa - pb).max(axis=1)))
+    return f"{i}: {tuple(float(x) for x in pa[i])} vs {tuple(float(x) for x in pb[i])}"
 
 
 @dataclass(frozen=True)
@@ -161,8 +219,10 @@ class Coupling:
         into a scalar diffusion field, and back); several connections may feed
         different components of one input port.
 
-        Ports whose meshes differ need ``mapping`` — ``"nearest"``, ``"linear"`` or
-        ``"rbf"`` (options ``basis``, ``support_radius``, ``polynomial``) — built
+        Ports whose meshes differ (in size, or in the coordinates both declare)
+        need ``mapping`` — ``"nearest"``, ``"linear"`` or ``"rbf"`` (options
+        ``basis``, ``support_radius``, ``polynomial``); ``"identity"`` connects
+        value ``i`` to value ``i`` whatever the coordinates say. A mapping is built
         now, once, as a PETSc ``Mat`` from the ports' mesh coordinates;
         ``conservative=True`` takes its conservative form (sums are preserved,
         e.g. forces), the default is consistent (values are interpolated, e.g.
@@ -176,9 +236,17 @@ class Coupling:
         Raises
         ------
         CouplingError
-            Unknown component or port, wrong direction, a size or units
+            Unknown component or port, wrong direction, a size, mesh or units
             mismatch, or a target input that is already connected.
         """
+        if mapping is not None and not isinstance(mapping, str):
+            raise CouplingError(f"connection {source} -> {target}: mapping must be a name ('nearest', 'linear', "
+                                f"'rbf' or 'identity'), got {mapping!r}")
+        identity = mapping == "identity"
+        if identity:
+            if mapping_options or conservative:
+                raise CouplingError(f"connection {source} -> {target}: mapping='identity' takes no mapping options")
+            mapping = None
         src_name, src_port = self._endpoint(source, "source")
         dst_name, dst_port = self._endpoint(target, "target")
         out = self._port(src_name, src_port)
@@ -208,6 +276,8 @@ class Coupling:
                 "the meshes: mapping='nearest', 'linear' or 'rbf' (or pick components with "
                 "source_component=/target_component=)"
             )
+        if mapping is None and not identity:
+            _check_same_mesh(what, source, target, a, b)
         try:
             factor = conversion_factor(a.units, b.units)
         except ConfigurationError as exc:
@@ -253,8 +323,9 @@ class Coupling:
         Raises
         ------
         CouplingError
-            An empty coupling, a required input left unconnected, or a graph
-            the scheme cannot order.
+            An empty coupling, a required input left unconnected, a graph
+            the scheme cannot order, or (for a scheme that repeats windows) a
+            component that declares no state.
         """
         if not self.components:
             raise CouplingError("the coupling has no components; add some with Coupling.add()")
@@ -268,18 +339,33 @@ class Coupling:
             )
         if scheme is not None:
             scheme.validate(self)
+            if scheme.needs_state:
+                undeclared = [f"{n} ({type(c).__name__})" for n, c in self.components.items()
+                              if not type(c).declares_state()]
+                if undeclared:
+                    raise CouplingError(
+                        f"{type(scheme).__name__} repeats windows and so restores component states, but "
+                        f"{', '.join(undeclared)} declare(s) no state; give each class state_attributes = "
+                        "('attr', ...) naming what it keeps besides its port arrays and t (an empty tuple when "
+                        "the port arrays are all), or implement save_state() and restore_state()"
+                    )
 
     def run(self, until: float, scheme: Scheme | None = None, *, start: float = 0.0,
-            sample_every: float | None = None, quiet: bool = False, check_finite: bool = True) -> Result:
+            sample_every: float | None = None, quiet: bool = False, check_finite: bool = True,
+            max_steps: float = DEFAULT_MAX_STEPS) -> Result:
         """Validate, then run the coupling from ``start`` to ``until``.
+
+        A coupling may run any number of times: each run initialises every
+        component afresh and gives the same results.
 
         Parameters
         ----------
         until
             End time.
         scheme
-            How time advances (:class:`msmcore.Serial`, :class:`msmcore.Parallel`,
-            :class:`msmcore.MacroMicro`); default ``Serial()``.
+            How time advances (an instance of :class:`msmcore.Serial`,
+            :class:`msmcore.Parallel`, :class:`msmcore.MacroMicro` or
+            :class:`msmcore.Implicit`); default ``Serial()``.
         sample_every
             Interval between recorded samples; default: every coupling window.
         quiet
@@ -287,6 +373,10 @@ class Coupling:
         check_finite
             Stop with an error naming the component, port and time when an
             output holds NaN or infinity.
+        max_steps
+            Refuse, before step 1, a run in which the windows or a component's
+            fixed steps would number more than this (a ``dt`` or ``until``
+            off by orders of magnitude); raise it for runs that really are that long.
 
         Returns
         -------
@@ -294,17 +384,56 @@ class Coupling:
             One ``xarray.Dataset`` per component, plus timings.
         """
         from msmcore.runner import Runner
-        from msmcore.schemes import Serial
+        from msmcore.schemes import Scheme, Serial
 
-        scheme = scheme or Serial()
+        start = _time_argument(start, "start")
+        until = _time_argument(until, "until")
         if not until > start:
             raise ConfigurationError(f"run(until={until}) must end after start={start}")
-        if sample_every is not None and not sample_every > 0:
-            raise ConfigurationError(f"sample_every must be positive, got {sample_every}")
+        if sample_every is not None:
+            sample_every = _time_argument(sample_every, "sample_every")
+            if not sample_every > 0:
+                raise ConfigurationError(f"run(sample_every=...) must be positive, got {sample_every}")
+        if isinstance(scheme, type) and issubclass(scheme, Scheme):
+            raise ConfigurationError(f"run(scheme={scheme.__name__}) got the class; pass an instance, e.g. "
+                                     f"scheme=msm.{scheme.__name__}(...)")
+        if scheme is not None and not isinstance(scheme, Scheme):
+            raise ConfigurationError(f"run(scheme={scheme!r}) must be a scheme instance such as msm.Serial(), "
+                                     "msm.Parallel(), msm.MacroMicro(...) or msm.Implicit(...)")
+        for flag, value in (("quiet", quiet), ("check_finite", check_finite)):
+            if not isinstance(value, bool):
+                raise ConfigurationError(f"run({flag}=...) must be True or False, got {value!r}")
+        scheme = scheme or Serial()
         self.validate(scheme)
+        window = self._check_step_counts(scheme, start, until, max_steps)
         runner = Runner(self, start=start, until=until, sample_every=sample_every,
-                        quiet=quiet, check_finite=check_finite)
+                        quiet=quiet, check_finite=check_finite, window=window)
         return runner.run(scheme)
+
+    def _check_step_counts(self, scheme: Scheme, start: float, until: float, max_steps: float) -> float:
+        """Refuse a run of absurdly many windows or steps before step 1; returns the window."""
+        from msmcore.timeline import count_pieces
+
+        window = scheme.window_length(self)
+        counts = [("coupling windows", f"window {window:.6g}", count_pieces(start, until, window))]
+        for name, comp in self.components.items():
+            try:
+                dt = comp.time_step()
+            except Exception as exc:  # noqa: BLE001 - reported with the component's name
+                raise CouplingError(f"component '{name}': time_step() failed: {type(exc).__name__}: {exc}",
+                                    component=name) from exc
+            if dt is not None:
+                counts.append((f"steps of component '{name}'", f"dt {dt:.6g}", count_pieces(start, until, dt)))
+        for what, step, n in counts:
+            if n > max_steps:
+                raise ConfigurationError(
+                    f"running from t={start:.6g} to {until:.6g} would take {n:.3g} {what} ({step}), more than "
+                    f"max_steps={max_steps:.3g}; check the time step and 'until' (and their units), or pass "
+                    "run(max_steps=...) if the run really is that long"
+                )
+            if n > max_steps / 100:
+                logger.warning("running from t=%.6g to %.6g takes %.3g %s (%s)", start, until, n, what, step)
+        return window
 
     # -- helpers -------------------------------------------------------------
     def _endpoint(self, text: str, role: str) -> tuple[str, str]:

@@ -52,7 +52,8 @@ class Recorder:
         self.member = member or {n: True for n in components}
         self.every = every
         self.start = start
-        self.resolution = min(r for r in (resolution, every, 1.0) if r is not None)
+        steps = [r for r in (resolution, every) if r is not None and r > 0]
+        self.resolution = min(steps) if steps else 1.0
         self.next_due = start
         self.times: list[float] = []
         self.data: dict[tuple[str, str], list[np.ndarray]] = {

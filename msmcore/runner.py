@@ -18,6 +18,7 @@ and aborts the parent communicator (a hang is never an option).
 
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 import time
@@ -27,13 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from msmcore.component import substeps
+from msmcore.contract import ArrayWatch, delivered_mask
 from msmcore.errors import CouplingError, MSMError
 from msmcore.field import Field
 from msmcore.parallel import allgather_by_index, split
 from msmcore.ports import Direction
 from msmcore.progress import ProgressBar
 from msmcore.results import Recorder, Result
+from msmcore.timeline import same_time, substeps
 from msmcore.transfer import Transfer
 
 if TYPE_CHECKING:
@@ -49,7 +51,7 @@ class Runner:
     """Drives one run of a :class:`~msmcore.coupling.Coupling` for a scheme."""
 
     def __init__(self, coupling: Coupling, *, start: float, until: float, sample_every: float | None,
-                 quiet: bool, check_finite: bool) -> None:
+                 quiet: bool, check_finite: bool, window: float | None = None) -> None:
         self.coupling = coupling
         self.components = coupling.components
         self.comm = coupling.comm
@@ -69,25 +71,29 @@ class Runner:
         self.links: dict[Connection, Transfer] = {}
         self.window_start: dict[Connection, np.ndarray] = {}
         self.recorder: Recorder | None = None
+        #: The scheme's coupling window (the time resolution of samples).
+        self.window = window
+        self.watches: dict[str, ArrayWatch] = {}
+        self.subcomms: list[Any] = []
         #: What the scheme reports about the run (e.g. iterations per window).
         self.info: dict[str, Any] = {}
         self.progress = ProgressBar(start, until, quiet=quiet or self.rank != 0)
 
     # -- verbs for schemes -------------------------------------------------------
     def deliver(self, name: str, exclude: Collection[Connection] = ()) -> None:
-        """Apply the transfers into component ``name`` (but ``exclude``) and call ``receive`` per port.
+        """Apply the transfers into component ``name`` (but ``exclude``), then ``receive`` once per port.
 
         Collective on the parent communicator: every rank calls it.
         """
         comp = self.components[name]
-        for conn, transfer in self.transfers[name]:
-            if conn in exclude:
-                continue
-            t0 = time.perf_counter()
+        pairs = [(c, t) for c, t in self.transfers[name] if c not in exclude]
+        t0 = time.perf_counter()
+        for _, transfer in pairs:
             transfer.apply()
-            self.exchange_s[name] += time.perf_counter() - t0
-            if self.member[name]:
-                self._call(name, "receive", lambda: comp.receive(conn.target_port))
+        self.exchange_s[name] += time.perf_counter() - t0
+        if self.member[name]:
+            for port in dict.fromkeys(c.target_port for c, _ in pairs):
+                self._call(name, "receive", lambda: comp.receive(port))
 
     def transferred(self, connections: Sequence[Connection]) -> np.ndarray:
         """What the given connections deliver now (their transfers applied), concatenated.
@@ -114,8 +120,9 @@ class Runner:
         return [self.links[c].destination.spec.size for c in connections]
 
     def put(self, connections: Sequence[Connection], values: np.ndarray) -> None:
-        """Write ``values`` (as from :meth:`transferred`) into the targets' inputs, then ``receive``."""
+        """Write ``values`` (as from :meth:`transferred`) into the targets' inputs, then ``receive`` once per port."""
         offset = 0
+        received: dict[tuple[str, str], None] = {}
         for conn in connections:
             dst = self.links[conn].destination
             block = values[offset: offset + dst.spec.size]
@@ -123,8 +130,10 @@ class Runner:
             if not self.member[conn.target]:
                 continue
             dst.flat[...] = block[dst.indices] if dst.indices is not None else block
-            comp = self.components[conn.target]
-            self._call(conn.target, "receive", lambda: comp.receive(conn.target_port))
+            received[(conn.target, conn.target_port)] = None
+        for target, port in received:
+            comp = self.components[target]
+            self._call(target, "receive", lambda: comp.receive(port))
 
     def save_states(self) -> dict[str, tuple[float, Any]]:
         """Snapshot every component this rank runs (``save_state``) and its time."""
@@ -150,6 +159,7 @@ class Runner:
         if not self.member[name]:
             comp.t = t
             return
+        t_before = comp.t
         t0 = time.perf_counter()
         interpolated = [c for c, _ in self.transfers[name] if c.interpolate]
         if interpolated:
@@ -158,10 +168,12 @@ class Runner:
             self._call(name, f"advance to t={t:.6g}", lambda: comp.advance(t))
         self.compute_s[name] += time.perf_counter() - t0
         self.advances[name] += 1
-        if abs(comp.t - t) > 1e-9 * max(1.0, abs(t)):
-            raise CouplingError(f"component '{name}' was asked to advance to t={t:.9g} but stopped at "
-                                f"t={comp.t:.9g}; its advance() must end exactly at the requested time")
+        if not same_time(comp.t, t, abs(t - t_before)):
+            raise CouplingError(f"component '{name}' was asked to advance from t={t_before:.12g} to t={t:.12g} but "
+                                f"stopped at t={comp.t:.12g}; its advance() must end exactly at the requested time",
+                                component=name)
         comp.t = t
+        self.watches[name].check(comp, f"in advance() to t={t:.6g}")
         if self.check_finite:
             self._check_outputs(name, t)
 
@@ -181,7 +193,7 @@ class Runner:
         comp = self.components[name]
         t_start = comp.t
         ends = {c: self.links[c].destination.flat.copy() for c in connections}
-        h, n = substeps(t_start, t, comp.time_step())
+        h, n = substeps(t_start, t, self._call(name, "time_step", comp._step_length))
         for i in range(1, n + 1):
             t_i = t if i == n else t_start + i * h
             theta = (t_i - t_start) / (t - t_start)
@@ -196,59 +208,23 @@ class Runner:
     def run(self, scheme: Scheme) -> Result:
         """Initialise, build transfers, let ``scheme`` advance time, finalise.
 
-        Under MPI an exception on any rank aborts the job (see the module docs).
+        An error every rank raises alike (``MSMError.collective``, e.g. an
+        implicit window that did not converge) ends the run on every rank as an
+        ordinary exception, after every rank has cleaned up. Under MPI any other
+        exception may be on some ranks only: that rank reports what failed,
+        where and when, and aborts the job at once — before any collective
+        clean-up, which would wait for ranks that never come.
         """
-        if not self.parallel:
-            return self._run(scheme)
-        try:
-            return self._run(scheme)
-        except BaseException as exc:  # noqa: BLE001 - every failure must end every rank
-            sys.stdout.flush()
-            sys.stderr.write(f"msm: error: rank {self.rank} of {self.size}: {type(exc).__name__}: {exc}\n"
-                             "msm: aborting every rank of the coupling\n")
-            sys.stderr.flush()
-            self.comm.Abort(1)
-            raise  # pragma: no cover - Abort does not return
-
-    def _run(self, scheme: Scheme) -> Result:
         wall0 = time.perf_counter()
         started: list[str] = []
         try:
-            for name, comp in self.components.items():
-                sub = split(self.comm, self.coupling.placement[name]) if self.parallel else None
-                if not self.member[name]:
-                    continue
-                comp.comm = sub
-                comp.t = self.start
-                t0 = time.perf_counter()
-                self._call(name, "initialize", comp.initialize)
-                self.initialize_s[name] = time.perf_counter() - t0
-                comp.t = self.start
-                started.append(name)
-                if self.check_finite:
-                    self._check_outputs(name, self.start)
-            self._build_transfers()
-            self._initial_exchange()
-            recorder = Recorder(self.components, self.coupling.keys, self.start, self.sample_every,
-                                gather=self._gather if self.parallel else None, member=self.member)
-            self.recorder = recorder
-            recorder.sample(self.start)
-            self.progress.t0 = time.perf_counter()
-            scheme.run(self)
-            recorder.sample(self.until)
-            datasets = recorder.datasets()
-        finally:
-            self.progress.close()
-            for name in started:
-                try:
-                    self.components[name].finalize()
-                except Exception:  # noqa: BLE001 - finalisation must reach every component
-                    logger.exception("component '%s' failed to finalize", name)
-            for pairs in self.transfers.values():
-                for _, transfer in pairs:
-                    transfer.destroy()
-            for f in self.fields.values():
-                f.destroy()
+            datasets = self._run(scheme, started)
+        except BaseException as exc:  # noqa: BLE001 - every failure must end every rank
+            if self.parallel and not (isinstance(exc, MSMError) and exc.collective):
+                self._abort(exc)
+            self._clean_up(started)
+            raise
+        self._clean_up(started)
         timings = {
             name: {"initialize_s": self.initialize_s[name], "compute_s": self.compute_s[name],
                    "exchange_s": self.exchange_s[name], "advance_calls": float(self.advances[name])}
@@ -256,6 +232,65 @@ class Runner:
         }
         return Result(datasets, timings, wall_s=time.perf_counter() - wall0,
                       scheme=repr(scheme), info=self.info, rank=self.rank)
+
+    def _abort(self, exc: BaseException) -> None:
+        sys.stdout.flush()
+        sys.stderr.write(f"msm: error: rank {self.rank} of {self.size}: {type(exc).__name__}: {exc}\n"
+                         "msm: aborting every rank of the coupling\n")
+        sys.stderr.flush()
+        self.comm.Abort(1)
+
+    def _run(self, scheme: Scheme, started: list[str]) -> dict[str, Any]:
+        for name, comp in self.components.items():
+            sub = split(self.comm, self.coupling.placement[name]) if self.parallel else None
+            if sub is not None:
+                self.subcomms.append(sub)
+            if not self.member[name]:
+                continue
+            comp.comm = sub
+            comp.t = self.start
+            comp._delivered = {}
+            t0 = time.perf_counter()
+            started.append(name)
+            self._call(name, "initialize", comp.initialize)
+            self.initialize_s[name] = time.perf_counter() - t0
+            comp.t = self.start
+            self.watches[name] = ArrayWatch(comp, self._where(name))
+            if self.check_finite:
+                self._check_outputs(name, self.start)
+        self._build_transfers()
+        self._initial_exchange()
+        recorder = Recorder(self.components, self.coupling.keys, self.start, self.sample_every,
+                            gather=self._gather if self.parallel else None, member=self.member,
+                            resolution=self.window)
+        self.recorder = recorder
+        recorder.sample(self.start)
+        self.progress.t0 = time.perf_counter()
+        scheme.run(self)
+        recorder.sample(self.until)
+        return recorder.datasets()
+
+    def _clean_up(self, started: list[str]) -> None:
+        """Finalise the components, destroy every PETSc object and communicator the run made."""
+        self.progress.close()
+        for name in started:
+            comp = self.components[name]
+            try:
+                comp.finalize()
+            except Exception:  # noqa: BLE001 - finalisation must reach every component
+                logger.exception("component '%s' failed to finalize", name)
+            comp.comm = None
+        for pairs in self.transfers.values():
+            for _, transfer in pairs:
+                transfer.destroy()
+        self.transfers.clear()
+        self.links.clear()
+        for f in self.fields.values():
+            f.destroy()
+        self.fields.clear()
+        for sub in self.subcomms:
+            sub.Free()
+        self.subcomms.clear()
 
     # -- internals -----------------------------------------------------------------
     def _gather(self, name: str, port: str, local: np.ndarray) -> np.ndarray:
@@ -299,17 +334,20 @@ class Runner:
             self.links[conn] = transfer
             if conn.interpolate:
                 self.window_start[conn] = np.zeros(dst.flat.size, dtype=dst.flat.dtype)
+        self._mark_delivered()
 
     def _initial_exchange(self) -> None:
         """Deliver every connection once, in the order they were made, before the first window.
 
-        Components can complete their initial state from their inputs in
-        ``receive`` (e.g. an initial acceleration from an initial coupling force).
+        A port's ``receive`` follows its last connection. Components can
+        complete their initial state from their inputs in ``receive`` (e.g. an
+        initial acceleration from an initial coupling force).
         """
+        last = {(c.target, c.target_port): c for c in self.coupling.connections}
         for conn in self.coupling.connections:
             comp = self.components[conn.target]
             self.links[conn].apply()
-            if self.member[conn.target]:
+            if self.member[conn.target] and last[(conn.target, conn.target_port)] is conn:
                 self._call(conn.target, "receive", lambda: comp.receive(conn.target_port))
             if conn in self.window_start:
                 self.window_start[conn][...] = self.links[conn].destination.flat
@@ -318,21 +356,40 @@ class Runner:
                 if self.member[name]:
                     self._check_outputs(name, self.start)
 
+    def _mark_delivered(self) -> None:
+        """Tell each component which values of its partly fed input ports the coupling writes."""
+        written: dict[tuple[str, str], list[np.ndarray | None]] = defaultdict(list)
+        for conn, transfer in self.links.items():
+            written[(conn.target, conn.target_port)].append(transfer.written)
+        for (name, port), parts in written.items():
+            if not self.member[name]:
+                continue
+            mask = delivered_mask(self.fields[(name, port)].array.shape, parts)
+            if mask is not None:
+                self.components[name]._delivered[port] = mask
+
     def _where(self, name: str) -> str:
         rank = f" on rank {self.rank}" if self.parallel else ""
         return f"component '{name}' ({self.coupling.keys[name]}){rank}"
 
     def _call(self, name: str, what: str, fn: Callable[[], Any]) -> Any:
+        """Call ``fn`` for component ``name``; an error is re-raised naming the component, call and time.
+
+        An :class:`MSMError` keeps its class (with the context put before its
+        message, once); any other exception becomes a :class:`CouplingError`.
+        """
         try:
             return fn()
         except MSMError as exc:
-            if f"'{name}'" in str(exc) and not self.parallel:
+            if exc.component is not None:
                 raise
-            raise CouplingError(f"{self._where(name)} failed in {what} at t={self.components[name].t:.6g}: "
-                                f"{exc}") from exc
+            wrapped = copy.copy(exc)
+            wrapped.args = (f"{self._where(name)} failed in {what} at t={self.components[name].t:.6g}: {exc}",)
+            wrapped.component = name
+            raise wrapped from exc
         except Exception as exc:
             raise CouplingError(f"{self._where(name)} failed in {what} at t={self.components[name].t:.6g}: "
-                                f"{type(exc).__name__}: {exc}") from exc
+                                f"{type(exc).__name__}: {exc}", component=name) from exc
 
     def _check_outputs(self, name: str, t: float) -> None:
         comp = self.components[name]
@@ -348,5 +405,6 @@ class Runner:
                 raise CouplingError(
                     f"{self._where(name)} produced {bad} non-finite value(s) "
                     f"on port '{pname}' at t={t:.6g} (first at index {tuple(int(i) for i in first)}); "
-                    "check its time step and settings"
+                    "check its time step and settings",
+                    component=name,
                 )

@@ -2,7 +2,8 @@
 
 Data flows one way: the source component's output array (a :class:`Field`) is
 moved into the destination's input array (another :class:`Field`). An identity
-layout becomes a PETSc ``Scatter`` (a units conversion is a scaling after it);
+layout becomes a PETSc ``Scatter`` (a units conversion is a scaling after it, of
+the values the connection wrote and no others);
 a mapping between non-matching meshes is a ``Mat`` applied with one ``MatMult``
 (a units conversion is folded into the matrix).
 """
@@ -16,7 +17,7 @@ import numpy as np
 from petsc4py import PETSc
 
 from msmcore.field import Field
-from msmcore.parallel import build_mapped_mat, build_scatter
+from msmcore.parallel import build_mapped_mat, build_scatter, component_selection
 
 __all__ = ["Transfer"]
 
@@ -55,13 +56,20 @@ class Transfer:
         self._owned: list[Any] = []
         self._staging: PETSc.Vec | None = None
         self._mask: np.ndarray | None = None
+        #: Local positions in the destination this transfer writes; ``None``: all of them.
+        self.written: np.ndarray | None = None
         parallel = source.indices is not None
+        picked = self._select(select)
+        if picked is not None:
+            natural = destination.indices if parallel else np.arange(destination.spec.size)
+            self.written = np.flatnonzero(component_selection(np.asarray(natural), *picked)[0])
         if target_only is not None:
             # The mapping fills every value of a staging copy of the target; only one
             # component is copied on, the others keep what the target holds.
             components, component = target_only
             natural = destination.indices if parallel else np.arange(destination.spec.size)
             self._mask = np.asarray(natural) % components == component
+            self.written = np.flatnonzero(self._mask)
             self._staging = destination.vec.duplicate()
         if mat is not None and parallel:
             # The factor is folded into the parallel matrix as it is laid out.
@@ -73,11 +81,11 @@ class Transfer:
                 self.mat.scale(self.factor)
         elif parallel:
             self.scatter, self._owned = build_scatter(source.vec, source.indices, destination.vec,
-                                                      destination.indices, comm, self._select(select))
-        elif self._select(select) is not None:  # the same scatter, on this process alone
+                                                      destination.indices, comm, picked)
+        elif picked is not None:  # the same scatter, on this process alone
             self.scatter, self._owned = build_scatter(source.vec, np.arange(source.spec.size), destination.vec,
                                                       np.arange(destination.spec.size), PETSc.COMM_SELF.tompi4py(),
-                                                      self._select(select))
+                                                      picked)
         else:
             n = source.vec.getLocalSize()
             index = PETSc.IS().createStride(n, 0, 1, comm=PETSc.COMM_SELF)  # identity layout
@@ -104,7 +112,10 @@ class Transfer:
             self.scatter.scatter(self.source.vec, self.destination.vec,
                                  PETSc.InsertMode.INSERT_VALUES, PETSc.ScatterMode.FORWARD)
             if self.factor != 1.0:
-                self.destination.vec.scale(self.factor)
+                if self.written is None:
+                    self.destination.vec.scale(self.factor)
+                else:  # only the values this connection wrote: other connections own the rest
+                    self.destination.flat[self.written] *= self.factor
         self.seconds += time.perf_counter() - t0
         self.count += 1
 

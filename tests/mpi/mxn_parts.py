@@ -20,6 +20,7 @@ def block(n: int, comm) -> tuple[int, int]:  # type: ignore[no-untyped-def]
 class Blocks(msm.Component):
     """out = 2 * in + t, elementwise, with the field split in blocks over its ranks."""
 
+    state_attributes = ()  # the port arrays are the whole state
     n = msm.Setting(int, default=N)
 
     def declare_ports(self):
@@ -43,6 +44,7 @@ class Blocks(msm.Component):
 class Ramp(msm.Component):
     """A serial component: out[i] = i + t (rank 0 of its communicator holds the field)."""
 
+    state_attributes = ()
     n = msm.Setting(int, default=N)
     dt = msm.Setting(float, default=0.5)
 
