@@ -250,12 +250,15 @@ class Runner:
             comp.comm = sub
             comp.t = self.start
             comp._delivered = {}
+            for array in comp._arrays.values():  # a fresh start, as when first allocated (a run again)
+                array[...] = 0
             t0 = time.perf_counter()
             started.append(name)
             self._call(name, "initialize", comp.initialize)
             self.initialize_s[name] = time.perf_counter() - t0
             comp.t = self.start
-            self.watches[name] = ArrayWatch(comp, self._where(name))
+            where = self._where(name)
+            self.watches[name] = self._call(name, "port_array", lambda: ArrayWatch(comp, where))
             if self.check_finite:
                 self._check_outputs(name, self.start)
         self._build_transfers()

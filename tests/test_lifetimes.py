@@ -51,7 +51,7 @@ class Probe(msm.Component):
 
     def declare_ports(self):
         return [msm.Port.input("s_in", 2, coords={"x": np.array([0.1, 0.6])}),
-                msm.Port.input("c_in", 3, components=2, required=False)]
+                msm.Port.input("c_in", 3, components=2, units="mol/m^3", required=False)]
 
     def advance(self, t_end):
         self.t = t_end
