@@ -14,7 +14,7 @@ solvers. The accelerations:
   magnitudes (a flux of 1e6 next to a temperature of 1) count alike in the
   least-squares problem, as preCICE does (Mehl, Uekermann et al. 2016,
   "Parallel coupling numerics for partitioned fluid-structure interaction
-  simulations", Comput. Math. Appl. 71, sec. 3.3; preCICE's acceleration
+  simulations", Comput. Math. Appl. 71; preCICE's acceleration
   configuration: preconditioner types ``constant``, ``value``, ``residual``,
   ``residual-sum``).
 

@@ -240,8 +240,8 @@ def _thin_plate_spline(xs: np.ndarray, fs: np.ndarray, xt: np.ndarray) -> np.nda
     """The textbook interpolant s(x) = Σ λ_j φ(|x - x_j|) + c0 + c1 x, φ(r) = r² log r.
 
     Coefficients from the saddle-point system [[Φ, P], [Pᵀ, 0]] [λ; c] = [f; 0]
-    (Buhmann, "Radial Basis Functions", Cambridge 2003, ch. 5; Wendland,
-    "Scattered Data Approximation", Cambridge 2005, ch. 8), solved densely here.
+    (Buhmann, "Radial Basis Functions", Cambridge 2003; Wendland,
+    "Scattered Data Approximation", Cambridge 2005), solved densely here.
     """
     def phi(r: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -274,7 +274,7 @@ def test_sin_interface_mappings_equal_their_definitions(n_source, n_target):
 
 def test_sin_interface_errors_follow_the_interpolation_bounds():
     # Classical error bounds on a uniform grid of spacing h (e.g. Atkinson, "An
-    # Introduction to Numerical Analysis", 1989, thm. 3.2): nearest |e| <= max|f'| h/2
+    # Introduction to Numerical Analysis", 1989, ch. 3): nearest |e| <= max|f'| h/2
     # = pi h/2; linear |e| <= max|f''| h²/8 = pi² h²/8. The thin-plate spline with a
     # linear polynomial converges faster than linear on smooth data (Buhmann 2003).
     errors = {}

@@ -13,7 +13,7 @@ transfer), so in the parallel variant the iterated data hold the left's interfac
 temperature (~5 K) next to the right's flux (~2e6 uK/m). IQN-ILS without
 pre-scaling solves its least-squares problem in those units, where the temperature
 block is invisible next to the flux; preCICE's pre-scaling (Mehl, Uekermann et al.
-2016, Comput. Math. Appl. 71, sec. 3.3: residual-sum, the default) weights each block
+2016, Comput. Math. Appl. 71: residual-sum, the default) weights each block
 so both count alike, and the run needs (nearly) as many iterations as in one unit.
 """
 

@@ -8,7 +8,7 @@ modes ω1 = 2π (shape (1, 1)) and ω2 = 6π (shape (1, −1)) with amplitude 1/
 Newmark's average acceleration method (β = 1/4, γ = 1/2) is the trapezoidal rule on
 (u, v); on a mode u'' = −ω²u it is the Cayley transform of a rotation, so it keeps
 the amplitude and turns by θ = 2 arctan(ωΔt/2) per step (Hughes, "The Finite Element
-Method", 1987, sec. 9.3; Newmark 1959). The monolithic discrete solution is therefore
+Method", 1987, ch. 9; Newmark 1959). The monolithic discrete solution is therefore
 known in closed form, u_n = Σ_modes ½ s cos(n θ_ω), independent of any code; implicit
 coupling that converges in every window must reproduce it up to the coupling
 tolerance. Its error against the exact solution is a pure phase error
