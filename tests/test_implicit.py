@@ -120,7 +120,8 @@ def test_not_converging_can_warn_and_go_on():
                           on_divergence="warn")
     with pytest.warns(msm.ConvergenceWarning, match="did not converge") as record:
         res = loop().run(until=2.0, scheme=scheme)
-    assert [("window 0" in str(w.message), "window 1" in str(w.message)) for w in record] == [(True, False), (False, True)]
+    seen = [("window 0" in str(w.message), "window 1" in str(w.message)) for w in record]
+    assert seen == [(True, False), (False, True)]
     assert res.info["iterations"] == [3, 3]
 
 
@@ -280,8 +281,7 @@ def test_constant_preconditioner_with_the_known_magnitudes():
 
 
 def test_preconditioner_weights_follow_precice_definitions():
-    from msmcore.acceleration import (ResidualPreconditioner, ResidualSumPreconditioner,
-                                      ValuePreconditioner)
+    from msmcore.acceleration import ResidualPreconditioner, ResidualSumPreconditioner, ValuePreconditioner
 
     x = np.zeros(4)
     r1 = np.array([3e6, 4e6, 0.3, 0.4])     # block norms 5e6 and 0.5
