@@ -529,8 +529,9 @@ class IQNILS(Acceleration):
         self._columns: list[tuple[np.ndarray, np.ndarray, int]] = []
         self._last: tuple[np.ndarray, np.ndarray] | None = None  # (r, x_tilde) of the last iteration
         # Columns not used this run, by cause: "filtered" counts (column, solve) pairs the QR
-        # filter left out; "zero" and "layout" count columns removed for good.
-        self.dropped = {"filtered": 0, "zero": 0, "layout": 0}
+        # filter left out; "zero", "layout" and "max_columns" (the oldest beyond it) count
+        # columns removed for good.
+        self.dropped = {"filtered": 0, "zero": 0, "layout": 0, "max_columns": 0}
         self._window_dropped = dict(self.dropped)
 
     # -- the run's bookkeeping ---------------------------------------------------------
@@ -548,8 +549,6 @@ class IQNILS(Acceleration):
         self._drop_misshaped(int(self.bounds[-1]))
 
     def start_window(self, sizes: Sequence[int] | None = None) -> None:
-        if self.bounds[-1] == 0 and not self.names and sizes is None:
-            logger.debug("IQN-ILS: no setup() call; the coupled data are treated as one block")
         super().start_window(sizes)
         self.preconditioner.start_window()
         self._last = None
@@ -561,19 +560,27 @@ class IQNILS(Acceleration):
             r = x_tilde - x
             if r.shape == self._last[0].shape:
                 self._columns.insert(0, (r - self._last[0], x_tilde - self._last[1], self.windows))
+                self._trim()
         super().end_window(x, x_tilde)
         self.preconditioner.end_window()
         oldest = self.windows - self.reuse  # the window just ended has index windows - 1
         self._columns = [c for c in self._columns if c[2] >= oldest]
         if any(self._window_dropped.values()):
             logger.info("IQN-ILS window %d: columns not used: %d left out of a solve by the QR filter (limit %g), "
-                        "%d all-zero removed, %d of another layout removed; %d stored", self.windows - 1,
-                        self._window_dropped["filtered"], self.filter_limit, self._window_dropped["zero"],
-                        self._window_dropped["layout"], len(self._columns))
+                        "%d all-zero or non-finite removed, %d of another layout removed, %d oldest beyond "
+                        "max_columns=%d removed; %d stored", self.windows - 1, self._window_dropped["filtered"],
+                        self.filter_limit, self._window_dropped["zero"], self._window_dropped["layout"],
+                        self._window_dropped["max_columns"], self.max_columns, len(self._columns))
 
     def _drop(self, cause: str, count: int) -> None:
         self.dropped[cause] += count
         self._window_dropped[cause] += count
+
+    def _trim(self) -> None:
+        """Remove the oldest columns beyond ``max_columns``."""
+        if len(self._columns) > self.max_columns:
+            self._drop("max_columns", len(self._columns) - self.max_columns)
+            del self._columns[self.max_columns:]
 
     def _drop_misshaped(self, size: int) -> None:
         bad = sum(1 for c in self._columns if c[0].shape != (size,))
@@ -595,7 +602,7 @@ class IQNILS(Acceleration):
             self._columns.insert(0, (r - r_prev, x_tilde - xt_prev, self.windows))
         self._last = (r, x_tilde.copy())
         self.preconditioner.update(x, x_tilde, r)
-        del self._columns[self.max_columns:]
+        self._trim()
         if not self._columns:
             return x + self.initial * r
         V = self.preconditioner.apply(np.column_stack([c[0] for c in self._columns]))

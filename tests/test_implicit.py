@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import msmcore as msm
+from msmcore.acceleration import ConstantPreconditioner
 
 # H(x) = M x + c(t) on the coupled data, c(t) = C (1 + t) at the window's end; the exact
 # fixed point is x* = (I - M)^-1 c(t). M's spectral radius is about 0.7.
@@ -351,7 +352,7 @@ def test_unusable_columns_are_logged_with_counts(caplog):
         summary = [r for r in caplog.records if "columns not used" in r.getMessage()]
         assert len(summary) == 1 and summary[0].levelno == logging.INFO
         assert (f"{acc.dropped['filtered']} left out of a solve by the QR filter" in summary[0].getMessage()
-                and f"{acc.dropped['zero']} all-zero removed" in summary[0].getMessage())
+                and f"{acc.dropped['zero']} all-zero or non-finite removed" in summary[0].getMessage())
         # A layout change: the kept columns no longer fit, are dropped, and that is a warning.
         kept = len(acc._columns)
         assert kept > 0
@@ -418,4 +419,33 @@ def test_acceleration_arguments_from_yaml_are_checked(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(text.replace("reuse: 8}", "reuse: -1}"))
     with pytest.raises(msm.ConfigurationError, match=re.escape("IQNILS(reuse=...) must be a whole number >= 0")):
+        load_config(path)
+
+
+def test_max_columns_bounds_the_columns_and_says_so(caplog):
+    acc = msm.IQNILS(0.1, reuse=4, max_columns=2)
+    with caplog.at_level(logging.INFO, logger="msmcore.acceleration"):
+        res = loop().run(until=2.0, scheme=msm.Implicit(1.0, acceleration=acc, rel_tol=1e-12, max_iterations=100))
+    # Two columns cannot span the 3-dimensional fixed point: still converges, removing the oldest.
+    np.testing.assert_allclose(res["a"]["y_out"].values[-1], exact(2.0), rtol=1e-10)
+    assert len(acc._columns) <= 2 and acc.dropped["max_columns"] > 0
+    counts = [int(m.group(1)) for r in caplog.records
+              if (m := re.search(r"(\d+) oldest beyond max_columns=2 removed", r.getMessage()))]
+    assert sum(counts) == acc.dropped["max_columns"]
+
+
+def test_preconditioner_from_yaml(tmp_path):
+    from pathlib import Path
+
+    from msmcore.config import load_config
+
+    heat_yaml = Path(__file__).resolve().parents[1] / "examples" / "partitioned_heat" / "heat.yaml"
+    path = tmp_path / "heat.yaml"
+    path.write_text(heat_yaml.read_text().replace(
+        "reuse: 8}", "reuse: 8, preconditioner: constant, scaling: {left.temperature_in: 5.0}}"))
+    acc = load_config(path).scheme.acceleration
+    assert isinstance(acc.preconditioner, ConstantPreconditioner)
+    assert acc.preconditioner.scaling == {"left.temperature_in": 5.0}
+    path.write_text(heat_yaml.read_text().replace("reuse: 8}", "reuse: 8, preconditioner: values}"))
+    with pytest.raises(msm.ConfigurationError, match=r"heat.yaml:\d+: scheme.acceleration: IQNILS\(preconditioner="):
         load_config(path)
