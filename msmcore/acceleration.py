@@ -389,8 +389,8 @@ class Acceleration(ABC):
         """The block sizes changed (same blocks, in the same order)."""
         self.bounds, self.names = _layout(sizes, self.names if len(self.names) == len(sizes) else None)
 
-    def end_window(self, x: np.ndarray | None = None, x_tilde: np.ndarray | None = None) -> None:
-        """The current window ended; ``x`` and ``x_tilde = H(x)`` are its last iterate, when given."""
+    def end_window(self) -> None:
+        """The current window ended."""
         self.windows += 1
 
     @abstractmethod
@@ -500,7 +500,8 @@ class IQNILS(Acceleration):
     initial
         Relaxation of the very first iteration, 0 < initial <= 1.
     reuse
-        Number of earlier windows whose columns are kept (>= 0).
+        Number of earlier windows whose columns are kept (>= 0); windows that
+        made no column (converged at once) do not count.
     filter_limit
         QR2 filter threshold ε, 0 < ε < 1.
     max_columns
@@ -554,17 +555,14 @@ class IQNILS(Acceleration):
         self._last = None
         self._window_dropped = dict.fromkeys(self.dropped, 0)
 
-    def end_window(self, x: np.ndarray | None = None, x_tilde: np.ndarray | None = None) -> None:
-        """Keep the last iteration's column (as preCICE does at convergence) and age the columns."""
-        if x is not None and x_tilde is not None and self._last is not None:
-            r = x_tilde - x
-            if r.shape == self._last[0].shape:
-                self._columns.insert(0, (r - self._last[0], x_tilde - self._last[1], self.windows))
-                self._trim()
-        super().end_window(x, x_tilde)
+    def end_window(self) -> None:
+        """Age the columns: keep those of the last ``reuse`` windows that made any."""
+        super().end_window()
         self.preconditioner.end_window()
-        oldest = self.windows - self.reuse  # the window just ended has index windows - 1
-        self._columns = [c for c in self._columns if c[2] >= oldest]
+        # The columns of the last ``reuse`` windows that made any (as preCICE counts: a
+        # window that converged at its first iteration adds none and does not count).
+        made = sorted({c[2] for c in self._columns}, reverse=True)[: self.reuse]
+        self._columns = [c for c in self._columns if c[2] in made]
         if any(self._window_dropped.values()):
             logger.info("IQN-ILS window %d: columns not used: %d left out of a solve by the QR filter (limit %g), "
                         "%d all-zero or non-finite removed, %d of another layout removed, %d oldest beyond "

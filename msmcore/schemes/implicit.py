@@ -182,7 +182,7 @@ class Implicit(Scheme):
             iterations.append(k)
             if not converged:
                 self._diverged(index, t, t_end, k, labels, residuals)
-            self.acceleration.end_window(x, x_tilde)  # the last pair: its column is kept for reuse
+            self.acceleration.end_window()
             runner.sync(t_end)
             x = x_tilde  # the next window starts from the newest answer
             t = t_end

@@ -113,9 +113,9 @@ def test_parallel_iqn_ils_is_exact_in_either_units(runs, pre, scale):
 
 def test_value_prescaling_makes_the_iterations_independent_of_the_units(runs):
     # Weights 1 / |H(x)_i| scale with each field's units, so the weighted least-squares
-    # problem is the same in K and in uK up to round-off; round-off near rel_tol = 1e-12
-    # may cost an iteration in a few windows.
-    assert iterations(runs, "value", MICRO) <= iterations(runs, "value", 1.0) + 5, (
+    # problem is the same in K and in uK up to round-off (measured: the same iterations in
+    # every window); round-off near rel_tol = 1e-12 may cost an iteration somewhere.
+    assert iterations(runs, "value", MICRO) <= iterations(runs, "value", 1.0) + 2, (
         runs["value", 1.0].info["iterations"], runs["value", MICRO].info["iterations"])
 
 
