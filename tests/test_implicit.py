@@ -282,7 +282,7 @@ def test_constant_preconditioner_with_the_known_magnitudes():
 
 
 def test_preconditioner_weights_follow_precice_definitions():
-    from msmcore.acceleration import ResidualPreconditioner, ResidualSumPreconditioner, ValuePreconditioner
+    from msmcore.preconditioner import ResidualPreconditioner, ResidualSumPreconditioner, ValuePreconditioner
 
     x = np.zeros(4)
     r1 = np.array([3e6, 4e6, 0.3, 0.4])     # block norms 5e6 and 0.5
