@@ -1,5 +1,6 @@
 # msmcore: every target sets itself up (idempotently) before it runs.
-#   make test   - set up, then the whole test suite (core, plugins, MPI)
+#   make test   - set up, then the static checks and the whole test suite (core, plugins, MPI)
+#   make lint   - the static checks alone: ruff and mypy on msmcore (configured in pyproject.toml)
 #   make demo   - set up, then run the examples
 #   make bench  - set up, then the benchmarks (writes nothing to docs/ by itself)
 #   make setup  - only the set-up: apt packages, .venv, PETSc stack, editable installs
@@ -16,13 +17,21 @@ MPIEXEC ?= mpiexec --oversubscribe
 PLUGIN_TESTS := $(filter-out plugins/_template/tests,$(wildcard plugins/*/tests))
 PYTEST := $(PY) -m pytest
 
-.PHONY: setup test test-serial test-mpi demo bench clean
+.PHONY: setup lint test test-serial test-mpi demo bench clean
 
 setup:
 	@MSM_VENV=$(VENV) bash tools/setup-env.sh
 
 test: setup
-	$(MAKE) --no-print-directory test-serial test-mpi
+	$(MAKE) --no-print-directory lint test-serial test-mpi
+
+# Static checks first: a lint or type error fails the run before the tests start
+# (both checkers run, so one run lists every finding).
+lint:
+	@status=0; \
+	$(PY) -m ruff check msmcore || status=1; \
+	$(PY) -m mypy || status=1; \
+	exit $$status
 
 test-serial:
 	$(PYTEST) --ignore=tests/mpi $(addprefix --ignore=,$(wildcard plugins/*/tests/mpi)) tests $(PLUGIN_TESTS)

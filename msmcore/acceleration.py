@@ -2,40 +2,118 @@
 
 In each coupling window an implicit scheme iterates ``x_{k+1} = A(x_k, H(x_k))``,
 where ``x`` is the coupled data (the concatenated values of the connections the
-scheme iterates on) and ``H`` one pass of the solvers. The accelerations:
+scheme iterates on, one *block* per connection) and ``H`` one pass of the
+solvers. The accelerations:
 
 * :class:`ConstantRelaxation` — ``x + ω (H(x) - x)``;
 * :class:`Aitken` — ω adapted every iteration (Irons & Tuck 1969; Küttler & Wall 2008);
 * :class:`IQNILS` — interface quasi-Newton with an inverse Jacobian from least
   squares (Degroote et al. 2009), reusing columns from earlier windows, with a
-  QR filter against ill-conditioning (Haelterman et al. 2016), as preCICE does.
+  QR filter against ill-conditioning (Haelterman et al. 2016), and each block
+  pre-scaled by a :class:`Preconditioner` so that fields of very different
+  magnitudes (a flux of 1e6 next to a temperature of 1) count alike in the
+  least-squares problem, as preCICE does (Mehl, Uekermann et al. 2016,
+  "Parallel coupling numerics for partitioned fluid-structure interaction
+  simulations", Comput. Math. Appl. 71; preCICE's acceleration
+  configuration: preconditioner types ``constant``, ``value``, ``residual``,
+  ``residual-sum``).
 
-Each is told :meth:`Acceleration.start_window` before a window's first iteration
-and :meth:`Acceleration.end_window` once it converged.
+The scheme calls :meth:`Acceleration.setup` once per run with the block layout,
+:meth:`Acceleration.start_window` before a window's first iteration and
+:meth:`Acceleration.end_window` once it converged.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from msmcore.errors import ConfigurationError
+from msmcore.preconditioner import (
+    ConstantPreconditioner,
+    NoPreconditioner,
+    Preconditioner,
+    ResidualPreconditioner,
+    ResidualSumPreconditioner,
+    ValuePreconditioner,
+    block_layout,
+    check_real,
+    check_whole,
+    make_preconditioner,
+)
 
-__all__ = ["Acceleration", "Aitken", "ConstantRelaxation", "IQNILS", "NoAcceleration"]
+__all__ = [
+    "IQNILS",
+    "Acceleration",
+    "Aitken",
+    "ConstantPreconditioner",
+    "ConstantRelaxation",
+    "NoAcceleration",
+    "NoPreconditioner",
+    "Preconditioner",
+    "ResidualPreconditioner",
+    "ResidualSumPreconditioner",
+    "ValuePreconditioner",
+    "make_preconditioner",
+]
 
 logger = logging.getLogger(__name__)
 
 
+# -- accelerations --------------------------------------------------------------------
 class Acceleration(ABC):
-    """Turns the current iterate ``x`` and the solvers' answer ``x_tilde`` into the next iterate."""
+    """Turns the current iterate ``x`` and the solvers' answer ``x_tilde`` into the next iterate.
 
-    def start_window(self) -> None:
-        """A new window begins (its first iteration follows)."""
+    The scheme calls :meth:`setup` at the start of every run (an acceleration
+    object may serve several runs: each starts afresh), then per window
+    :meth:`start_window`, :meth:`next` once per iteration that did not
+    converge, and :meth:`end_window`.
+    """
+
+    #: Offsets of the blocks in the coupled data (``len(names) + 1``), set by :meth:`setup`.
+    bounds: np.ndarray = np.zeros(1, dtype=np.int64)
+    #: The blocks' names, set by :meth:`setup`.
+    names: Sequence[str] = ()
+    #: Windows ended since :meth:`setup`.
+    windows: int = 0
+
+    def setup(self, sizes: Sequence[int], names: Sequence[str] | None = None) -> None:
+        """A run begins: learn the block layout of the coupled data and forget every earlier run.
+
+        Parameters
+        ----------
+        sizes
+            Number of values in each block (one per coupled connection), in
+            the order of the concatenated vector.
+        names
+            The blocks' names (the target ``"component.port"``), for messages
+            and for per-field settings.
+        """
+        self.bounds, self.names = block_layout(sizes, names)
+        self.windows = 0
+
+    def start_window(self, sizes: Sequence[int] | None = None) -> None:
+        """A new window begins (its first iteration follows).
+
+        Parameters
+        ----------
+        sizes
+            The block sizes, when they changed since the last window (dynamic
+            ports); ``None`` keeps the layout.
+        """
+        if sizes is not None and list(np.diff(self.bounds)) != [int(s) for s in sizes]:
+            self._relayout(sizes)
+
+    def _relayout(self, sizes: Sequence[int]) -> None:
+        """The block sizes changed (same blocks, in the same order)."""
+        self.bounds, self.names = block_layout(sizes, self.names if len(self.names) == len(sizes) else None)
 
     def end_window(self) -> None:
-        """The current window converged."""
+        """The current window ended."""
+        self.windows += 1
 
     @abstractmethod
     def next(self, x: np.ndarray, x_tilde: np.ndarray) -> np.ndarray:
@@ -46,6 +124,7 @@ class NoAcceleration(Acceleration):
     """Plain fixed-point iteration: ``x_{k+1} = H(x_k)``."""
 
     def next(self, x: np.ndarray, x_tilde: np.ndarray) -> np.ndarray:
+        """``x_tilde`` itself (a copy)."""
         return x_tilde.copy()
 
     def __repr__(self) -> str:
@@ -53,14 +132,19 @@ class NoAcceleration(Acceleration):
 
 
 class ConstantRelaxation(Acceleration):
-    """``x_{k+1} = x_k + ω (H(x_k) - x_k)`` with a fixed ``ω`` in (0, 1]."""
+    """``x_{k+1} = x_k + ω (H(x_k) - x_k)`` with a fixed ``ω`` in (0, 1].
+
+    Parameters
+    ----------
+    omega
+        The relaxation factor, 0 < omega <= 1.
+    """
 
     def __init__(self, omega: float = 0.5) -> None:
-        if not 0.0 < omega <= 1.0:
-            raise ConfigurationError(f"constant relaxation needs 0 < omega <= 1, got {omega}")
-        self.omega = float(omega)
+        self.omega = check_real(omega, "ConstantRelaxation(omega", 0.0, 1.0)
 
     def next(self, x: np.ndarray, x_tilde: np.ndarray) -> np.ndarray:
+        """``x + ω (x_tilde - x)``."""
         return x + self.omega * (x_tilde - x)
 
     def __repr__(self) -> str:
@@ -72,22 +156,32 @@ class Aitken(Acceleration):
 
     ``ω_k = -ω_{k-1} r_{k-1}·(r_k - r_{k-1}) / |r_k - r_{k-1}|²`` with residual
     ``r = H(x) - x``; each window starts from ``initial`` (preCICE's choice).
+
+    Parameters
+    ----------
+    initial
+        The relaxation factor of each window's first iteration, 0 < initial <= 1.
     """
 
     def __init__(self, initial: float = 0.5) -> None:
-        if not 0.0 < initial <= 1.0:
-            raise ConfigurationError(f"Aitken needs 0 < initial <= 1, got {initial}")
-        self.initial = float(initial)
+        self.initial = check_real(initial, "Aitken(initial", 0.0, 1.0)
         self.omega = self.initial
         self._previous: np.ndarray | None = None
 
-    def start_window(self) -> None:
+    def setup(self, sizes: Sequence[int], names: Sequence[str] | None = None) -> None:
+        super().setup(sizes, names)
+        self.omega = self.initial
+        self._previous = None
+
+    def start_window(self, sizes: Sequence[int] | None = None) -> None:
+        super().start_window(sizes)
         self.omega = self.initial
         self._previous = None
 
     def next(self, x: np.ndarray, x_tilde: np.ndarray) -> np.ndarray:
+        """``x + ω r`` with ω from the last two residuals."""
         r = x_tilde - x
-        if self._previous is not None:
+        if self._previous is not None and self._previous.shape == r.shape:
             dr = r - self._previous
             denom = float(dr @ dr)
             if denom > 0.0:
@@ -102,92 +196,192 @@ class Aitken(Acceleration):
 class IQNILS(Acceleration):
     """Interface quasi-Newton, inverse Jacobian by least squares (IQN-ILS).
 
-    With residuals ``r_k = H(x_k) - x_k``, the columns ``V = [r_k - r_i]`` and
-    ``W = [H(x_k) - H(x_i)]`` (newest first, kept for ``reuse`` earlier
-    windows too), the update is ``x_{k+1} = H(x_k) + W α`` with
-    ``α = argmin |V α + r_k|``. The first iteration with no columns relaxes with
-    ``initial``. Before each solve a QR filter (QR2) drops columns whose new
-    orthogonal part is smaller than ``filter_limit`` times their norm.
+    With residuals ``r_k = H(x_k) - x_k``, the columns ``V = [r_k - r_{k-1}]``
+    and ``W = [H(x_k) - H(x_{k-1})]`` (newest first, kept for ``reuse``
+    earlier windows too), the update is ``x_{k+1} = H(x_k) + W α`` with
+    ``α = argmin |P (V α + r_k)|``, where ``P`` weights each coupled field
+    (:class:`Preconditioner`, preCICE's pre-scaling). The first iteration
+    with no columns relaxes with ``initial``. Before each solve a QR filter
+    (QR2) leaves out columns whose new orthogonal part is smaller than
+    ``filter_limit`` times their norm, in the weighted norm (they stay
+    stored, since the next solve's weights may differ; preCICE deletes
+    them); all-zero columns, and columns of an earlier layout of the coupled
+    data, are removed. Every column not used is counted in :attr:`dropped`
+    and logged: a summary per window at INFO, a layout change at WARNING.
+
+    Of the preconditioners, ``"value"`` and ``"residual"`` make the weighted
+    least-squares problem exactly invariant to each field's units (their
+    weights scale with the field); ``"residual-sum"`` (preCICE's default)
+    balances the fields by their shares of the residual, summed over the
+    window, which is robust but only roughly unit-invariant: once one field
+    has converged, the other's share nears 1 and its weight with it.
+    ``"residual"`` is fragile: a converged field's weight grows without bound.
 
     Parameters
     ----------
     initial
-        Relaxation of the very first iteration.
+        Relaxation of the very first iteration, 0 < initial <= 1.
     reuse
-        Number of earlier windows whose columns are kept.
+        Number of earlier windows whose columns are kept (>= 0); windows that
+        made no column (converged at once) do not count.
     filter_limit
-        QR2 filter threshold ε.
+        QR2 filter threshold ε, 0 < ε < 1.
     max_columns
-        Upper bound on the number of columns kept.
+        Upper bound on the number of columns kept (>= 1); the oldest go first.
+    preconditioner
+        ``"residual-sum"`` (default, as preCICE's), ``"residual"``,
+        ``"value"``, ``"constant"`` (with ``scaling``), ``"none"``, or a
+        :class:`Preconditioner`.
+    scaling
+        For ``preconditioner="constant"``: the typical magnitude of each
+        coupled field, ``{"component.port": factor}``.
+    freeze_after
+        Stop updating the preconditioner's weights after this many windows.
     """
 
     def __init__(self, initial: float = 0.1, reuse: int = 8, filter_limit: float = 1e-2,
-                 max_columns: int = 100) -> None:
-        if not 0.0 < initial <= 1.0:
-            raise ConfigurationError(f"IQN-ILS needs 0 < initial <= 1, got {initial}")
-        self.initial = float(initial)
-        self.reuse = int(reuse)
-        self.filter_limit = float(filter_limit)
-        self.max_columns = int(max_columns)
-        self._old: list[tuple[np.ndarray, np.ndarray]] = []   # columns of earlier windows
-        self._window: list[tuple[np.ndarray, np.ndarray]] = []  # columns of this window
-        self._windows_kept: list[int] = []                      # column counts per earlier window
+                 max_columns: int = 100, preconditioner: str | Preconditioner | None = "residual-sum",
+                 scaling: Mapping[str, float] | Sequence[float] | None = None,
+                 freeze_after: int | None = None) -> None:
+        self.initial = check_real(initial, "IQNILS(initial", 0.0, 1.0)
+        self.reuse = check_whole(reuse, "IQNILS(reuse", 0)
+        self.filter_limit = check_real(filter_limit, "IQNILS(filter_limit", 0.0, 1.0, high_open=True)
+        self.max_columns = check_whole(max_columns, "IQNILS(max_columns", 1)
+        self.preconditioner = make_preconditioner(preconditioner, scaling, freeze_after)
+        # Columns, newest first: (V column, W column, index of the window that made it).
+        self._columns: list[tuple[np.ndarray, np.ndarray, int]] = []
         self._last: tuple[np.ndarray, np.ndarray] | None = None  # (r, x_tilde) of the last iteration
+        # Columns not used this run, by cause: "filtered" counts (column, solve) pairs the QR
+        # filter left out; "zero", "layout" and "max_columns" (the oldest beyond it) count
+        # columns removed for good.
+        self.dropped = {"filtered": 0, "zero": 0, "layout": 0, "max_columns": 0}
+        self._window_dropped = dict(self.dropped)
 
-    def start_window(self) -> None:
-        self._window = []
+    # -- the run's bookkeeping ---------------------------------------------------------
+    def setup(self, sizes: Sequence[int], names: Sequence[str] | None = None) -> None:
+        super().setup(sizes, names)
+        self.preconditioner.setup(sizes, self.names)
+        self._columns = []
         self._last = None
+        self.dropped = dict.fromkeys(self.dropped, 0)
+        self._window_dropped = dict(self.dropped)
+
+    def _relayout(self, sizes: Sequence[int]) -> None:
+        super()._relayout(sizes)
+        self.preconditioner.setup(sizes, self.names)
+        self._drop_misshaped(int(self.bounds[-1]))
+
+    def start_window(self, sizes: Sequence[int] | None = None) -> None:
+        super().start_window(sizes)
+        self.preconditioner.start_window()
+        self._last = None
+        self._window_dropped = dict.fromkeys(self.dropped, 0)
 
     def end_window(self) -> None:
-        if self.reuse > 0 and self._window:
-            self._old = self._window + self._old
-            self._windows_kept.insert(0, len(self._window))
-            while len(self._windows_kept) > self.reuse:
-                drop = self._windows_kept.pop()
-                self._old = self._old[:-drop]
-        self._window = []
+        """Age the columns: keep those of the last ``reuse`` windows that made any."""
+        super().end_window()
+        self.preconditioner.end_window()
+        # The columns of the last ``reuse`` windows that made any (as preCICE counts: a
+        # window that converged at its first iteration adds none and does not count).
+        made = sorted({c[2] for c in self._columns}, reverse=True)[: self.reuse]
+        self._columns = [c for c in self._columns if c[2] in made]
+        if any(self._window_dropped.values()):
+            logger.info("IQN-ILS window %d: columns not used: %d left out of a solve by the QR filter (limit %g), "
+                        "%d all-zero or non-finite removed, %d of another layout removed, %d oldest beyond "
+                        "max_columns=%d removed; %d stored", self.windows - 1, self._window_dropped["filtered"],
+                        self.filter_limit, self._window_dropped["zero"], self._window_dropped["layout"],
+                        self._window_dropped["max_columns"], self.max_columns, len(self._columns))
 
+    def _drop(self, cause: str, count: int) -> None:
+        self.dropped[cause] += count
+        self._window_dropped[cause] += count
+
+    def _trim(self) -> None:
+        """Remove the oldest columns beyond ``max_columns``."""
+        if len(self._columns) > self.max_columns:
+            self._drop("max_columns", len(self._columns) - self.max_columns)
+            del self._columns[self.max_columns:]
+
+    def _drop_misshaped(self, size: int) -> None:
+        bad = sum(1 for c in self._columns if c[0].shape != (size,))
+        if bad:
+            self._columns = [c for c in self._columns if c[0].shape == (size,)]
+            self._drop("layout", bad)
+            logger.warning("IQN-ILS: %d column(s) of an earlier layout dropped: the coupled data now hold %d "
+                           "values", bad, size)
+
+    # -- one iteration ------------------------------------------------------------------
     def next(self, x: np.ndarray, x_tilde: np.ndarray) -> np.ndarray:
+        """``x_tilde + W α`` with ``α = argmin |P (V α + r)|``; relaxation by ``initial`` without columns."""
         r = x_tilde - x
-        if self._last is not None:
+        if self.preconditioner.bounds[-1] != r.shape[0] and not self.names:
+            self.preconditioner.setup([r.shape[0]])  # used without setup(): one block
+        self._drop_misshaped(r.shape[0])
+        if self._last is not None and self._last[0].shape == r.shape:
             r_prev, xt_prev = self._last
-            self._window.insert(0, (r - r_prev, x_tilde - xt_prev))
+            self._columns.insert(0, (r - r_prev, x_tilde - xt_prev, self.windows))
         self._last = (r, x_tilde.copy())
-        columns = (self._window + self._old)[: self.max_columns]
-        columns = [c for c in columns if c[0].shape == r.shape]
-        if not columns:
+        self.preconditioner.update(x, x_tilde, r)
+        self._trim()
+        if not self._columns:
             return x + self.initial * r
-        V = np.column_stack([c[0] for c in columns])
-        W = np.column_stack([c[1] for c in columns])
-        V, W, Q, R = self._filtered_qr(V, W)
-        if V.shape[1] == 0:
+        V = self.preconditioner.apply(np.column_stack([c[0] for c in self._columns]))
+        keep, zero, Q, R = self._filtered_qr(V)
+        used = [self._columns[j] for j in keep]
+        if zero:  # useless in any later solve too
+            self._columns = [c for j, c in enumerate(self._columns) if j not in set(zero)]
+        if not keep:
             return x + self.initial * r
-        alpha = np.linalg.solve(R, -(Q.T @ r))
+        alpha = np.linalg.solve(R, -(Q.T @ self.preconditioner.apply(r)))
+        W = np.column_stack([c[1] for c in used])
         return x_tilde + W @ alpha
 
-    def _filtered_qr(self, V: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, ...]:
-        """QR2 filter: drop, newest first kept, columns that add too little new direction."""
+    def _filtered_qr(self, V: np.ndarray) -> tuple[list[int], list[int], np.ndarray, np.ndarray]:
+        """QR2 filter, newest column first: kept and all-zero columns' indices, and the kept ones' QR factors.
+
+        A column is left out of this solve when its part orthogonal to the
+        columns kept before it is smaller than ``filter_limit`` times its norm
+        (Haelterman et al. 2016). It stays stored: the weights of the next
+        solve may differ. An all-zero (or non-finite) column is reported for
+        removal.
+        """
         keep: list[int] = []
+        zero: list[int] = []
         q_cols: list[np.ndarray] = []
+        r_cols: list[np.ndarray] = []
+        filtered = 0
         for j in range(V.shape[1]):
             v = V[:, j].copy()
-            norm = np.linalg.norm(v)
-            if norm == 0.0:
+            norm = float(np.linalg.norm(v))
+            if norm == 0.0 or not math.isfinite(norm):
+                zero.append(j)
                 continue
-            for q in q_cols:  # modified Gram-Schmidt, twice for stability
-                v -= (q @ v) * q
-            for q in q_cols:
-                v -= (q @ v) * q
-            if np.linalg.norm(v) < self.filter_limit * norm:
-                logger.debug("IQN-ILS: QR filter dropped column %d", j)
+            coeffs = np.zeros(len(q_cols))
+            for _ in range(2):  # modified Gram-Schmidt, twice for stability
+                for i, q in enumerate(q_cols):
+                    c = float(q @ v)
+                    coeffs[i] += c
+                    v -= c * q
+            rest = float(np.linalg.norm(v))
+            if rest < self.filter_limit * norm:
+                filtered += 1
                 continue
             keep.append(j)
-            q_cols.append(v / np.linalg.norm(v))
-        V, W = V[:, keep], W[:, keep]
-        if not keep:
-            return V, W, np.zeros((V.shape[0], 0)), np.zeros((0, 0))
-        Q, R = np.linalg.qr(V)
-        return V, W, Q, R
+            q_cols.append(v / rest)
+            r_cols.append(np.append(coeffs, rest))
+        if zero:
+            self._drop("zero", len(zero))
+            logger.debug("IQN-ILS: %d all-zero or non-finite column(s) removed", len(zero))
+        if filtered:
+            self._drop("filtered", filtered)
+            logger.debug("IQN-ILS: the QR filter left out %d column(s) of %d in this solve", filtered, V.shape[1])
+        n = len(keep)
+        R = np.zeros((n, n))
+        for j, col in enumerate(r_cols):
+            R[: j + 1, j] = col
+        Q = np.column_stack(q_cols) if q_cols else np.zeros((V.shape[0], 0))
+        return keep, zero, Q, R
 
     def __repr__(self) -> str:
-        return f"IQNILS(initial={self.initial}, reuse={self.reuse}, filter_limit={self.filter_limit})"
+        return (f"IQNILS(initial={self.initial}, reuse={self.reuse}, filter_limit={self.filter_limit}, "
+                f"preconditioner={self.preconditioner.kind!r})")

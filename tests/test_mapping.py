@@ -225,35 +225,73 @@ def test_matching_grid_gives_the_identity(kind, opts):
 
 
 # ------------------------------------------- non-matching 1D interface example
-def _sin_errors(n_source: int, n_target: int) -> dict[str, float]:
+def _sin_case(n_source: int, n_target: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Source and target nodes on [0, 1] and each mapping's values of f = sin(pi x) there."""
     xs, xt = np.linspace(0, 1, n_source), np.linspace(0, 1, n_target)
-    f = lambda x: np.sin(np.pi * x)  # noqa: E731
     kinds = {"nearest": {}, "linear": {"source_grid": (xs,)}, "rbf": {"basis": "thin-plate"}}
-    return {k: float(np.abs(mapped(build_mapping(k, xs, xt, **o), f(xs)) - f(xt)).max())
-            for k, o in kinds.items()}
+    return xs, xt, {k: mapped(build_mapping(k, xs, xt, **o), _f_sin(xs)) for k, o in kinds.items()}
 
 
-def test_sin_interface_11_to_17_points_convergence():
-    # f = sin(pi x) on [0, 1], 11 uniform source points (h = 0.1) -> 17 uniform
-    # target points, max-norm errors measured (consistent mappings):
-    #   h = 0.1  (11 -> 17): nearest 1.193e-1, linear 1.137e-2, rbf-tps 5.129e-3
-    #   h = 0.05 (21 -> 33): nearest 7.367e-2, linear 2.880e-3, rbf-tps 1.909e-3
-    coarse, fine = _sin_errors(11, 17), _sin_errors(21, 33)
-    # The numbers quoted above (regression check, 0.1 % for platform round-off).
-    assert coarse == pytest.approx({"nearest": 0.1193, "linear": 1.137e-2, "rbf": 5.129e-3},
-                                   rel=1e-3)
-    assert fine == pytest.approx({"nearest": 7.367e-2, "linear": 2.880e-3, "rbf": 1.909e-3},
-                                 rel=1e-3)
-    # Nearest is O(h): bounded by max|f'| h/2 = pi h/2, and it shrinks when h
-    # halves (ratio 1.62 here: the max target-source distance is not exactly halved).
-    for h, err in ((0.1, coarse), (0.05, fine)):
-        assert err["nearest"] <= np.pi * h / 2
-        assert err["linear"] <= np.pi**2 * h**2 / 8  # O(h^2): max|f''| h^2 / 8
+def _f_sin(x: np.ndarray) -> np.ndarray:
+    return np.sin(np.pi * x)
+
+
+def _thin_plate_spline(xs: np.ndarray, fs: np.ndarray, xt: np.ndarray) -> np.ndarray:
+    """The textbook interpolant s(x) = Σ λ_j φ(|x - x_j|) + c0 + c1 x, φ(r) = r² log r.
+
+    Coefficients from the saddle-point system [[Φ, P], [Pᵀ, 0]] [λ; c] = [f; 0]
+    (Buhmann, "Radial Basis Functions", Cambridge 2003; Wendland,
+    "Scattered Data Approximation", Cambridge 2005), solved densely here.
+    """
+    def phi(r: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(r > 0, r**2 * np.log(np.where(r > 0, r, 1.0)), 0.0)
+
+    n = len(xs)
+    P = np.column_stack([np.ones(n), xs])
+    A = np.block([[phi(np.abs(xs[:, None] - xs[None, :])), P], [P.T, np.zeros((2, 2))]])
+    coef = np.linalg.solve(A, np.concatenate([fs, np.zeros(2)]))
+    return phi(np.abs(xt[:, None] - xs[None, :])) @ coef[:n] + coef[n] + coef[n + 1] * xt
+
+
+@pytest.mark.parametrize("n_source, n_target", [(11, 17), (21, 33)])
+def test_sin_interface_mappings_equal_their_definitions(n_source, n_target):
+    # f = sin(pi x) on [0, 1], uniform source nodes (h = 0.1, 0.05) -> uniform targets,
+    # each mapping against its definition, computed independently here:
+    xs, xt, got = _sin_case(n_source, n_target)
+    fs = _f_sin(xs)
+    # linear: the piecewise linear interpolant (numpy.interp), round-off only;
+    np.testing.assert_allclose(got["linear"], np.interp(xt, xs, fs), rtol=0, atol=1e-14)
+    # nearest: the value at a closest source node (ties, e.g. 0.25 between 0.2 and
+    # 0.3, may go either way: any closest node is right), bit for bit;
+    dist = np.abs(xt[:, None] - xs[None, :])
+    closest = dist <= dist.min(axis=1, keepdims=True) + 1e-12
+    assert all(np.any(got["nearest"][i] == fs[closest[i]]) for i in range(len(xt)))
+    # rbf: the thin-plate spline with a linear polynomial (LU round-off times the
+    # condition number of the saddle-point system: 1e-10).
+    np.testing.assert_allclose(got["rbf"], _thin_plate_spline(xs, fs, xt), rtol=0, atol=1e-10)
+
+
+def test_sin_interface_errors_follow_the_interpolation_bounds():
+    # Classical error bounds on a uniform grid of spacing h (e.g. Atkinson, "An
+    # Introduction to Numerical Analysis", 1989, ch. 3): nearest |e| <= max|f'| h/2
+    # = pi h/2; linear |e| <= max|f''| h²/8 = pi² h²/8. The thin-plate spline with a
+    # linear polynomial converges faster than linear on smooth data (Buhmann 2003).
+    errors = {}
+    for h, (n_source, n_target) in ((0.1, (11, 17)), (0.05, (21, 33))):
+        _, xt, got = _sin_case(n_source, n_target)
+        errors[h] = {k: float(np.abs(v - _f_sin(xt)).max()) for k, v in got.items()}
+        assert errors[h]["nearest"] <= np.pi * h / 2
+        assert errors[h]["linear"] <= np.pi**2 * h**2 / 8
+        assert errors[h]["rbf"] < errors[h]["linear"] < errors[h]["nearest"]
+    coarse, fine = errors[0.1], errors[0.05]
+    # Nearest is first order: it shrinks when h halves (not exactly 2x: the largest
+    # target-to-node distance is not exactly halved on these two grids).
     assert coarse["nearest"] / fine["nearest"] > 1.5
-    # Linear is O(h^2): the error shrinks by ~4x (measured 3.95x).
+    # Linear is second order: the interpolation error's leading term is f''(ξ) d(h - d)/2,
+    # so halving h divides it by about 4 (the targets do not sit at the same relative
+    # positions on both grids: 3.5 to 4.5).
     assert 3.5 < coarse["linear"] / fine["linear"] < 4.5
-    # Thin-plate RBF with the linear polynomial beats linear on this smooth field.
-    assert coarse["rbf"] < 0.5 * coarse["linear"] and fine["rbf"] < fine["linear"]
 
 
 # --------------------------------------------------------------- components

@@ -143,8 +143,12 @@ class Implicit(Scheme):
         order = self._order(coupling)
         coupled = self.coupled(coupling)
         exclude = set(coupled)
-        bounds = np.cumsum([0, *runner.sizes(coupled)])
+        sizes = runner.sizes(coupled)
+        bounds = np.cumsum([0, *sizes])
         labels = [f"{c.target}.{c.target_port}" for c in coupled]
+        # One block per coupled connection: the acceleration scales each (IQN-ILS's
+        # preconditioner) and starts afresh, so a second run repeats the first.
+        self.acceleration.setup(sizes, labels)
         tols = [self.tolerances.get(lbl, (self.rel_tol, self.abs_tol)) for lbl in labels]
         iterations: list[int] = []
         runner.info["iterations"] = iterations
@@ -168,8 +172,9 @@ class Implicit(Scheme):
                         runner.advance(name, t_end)
                 x_tilde = runner.transferred(coupled)
                 residuals = [(float(np.linalg.norm(x_tilde[a:b] - x[a:b])), float(np.linalg.norm(x_tilde[a:b])))
-                             for a, b in zip(bounds[:-1], bounds[1:])]
-                converged = all(r <= abs_tol or r <= rel * norm for (r, norm), (rel, abs_tol) in zip(residuals, tols))
+                             for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+                converged = all(r <= abs_tol or r <= rel * norm
+                                for (r, norm), (rel, abs_tol) in zip(residuals, tols, strict=True))
                 if converged and k >= self.min_iterations:
                     break
                 if k < self.max_iterations:

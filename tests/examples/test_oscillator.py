@@ -1,9 +1,19 @@
-"""preCICE's partitioned oscillator (examples/oscillator) against exact and monolithic solutions.
+"""preCICE's partitioned oscillator (examples/oscillator) against exact and discrete closed forms.
 
-Exact solution (ARCHITECTURE.md, preCICE oscillator tutorial): u1 = (cos 2πt + cos 6πt)/2,
-u2 = (cos 2πt − cos 6πt)/2. Newmark's average acceleration method is second order, so
-implicit coupling that converges in every window reproduces the monolithic Newmark
-solution of the two-mass system up to the coupling tolerance, and errors fall as Δt².
+Problem and exact solution from the preCICE oscillator tutorial (preCICE tutorials,
+"Oscillator", two masses m1 = m2 = 1, k1 = k3 = 4π², k12 = 16π², u(0) = (1, 0),
+v(0) = 0): u1 = (cos 2πt + cos 6πt)/2, u2 = (cos 2πt − cos 6πt)/2, the two normal
+modes ω1 = 2π (shape (1, 1)) and ω2 = 6π (shape (1, −1)) with amplitude 1/2 each.
+
+Newmark's average acceleration method (β = 1/4, γ = 1/2) is the trapezoidal rule on
+(u, v); on a mode u'' = −ω²u it is the Cayley transform of a rotation, so it keeps
+the amplitude and turns by θ = 2 arctan(ωΔt/2) per step (Hughes, "The Finite Element
+Method", 1987, ch. 9; Newmark 1959). The monolithic discrete solution is therefore
+known in closed form, u_n = Σ_modes ½ s cos(n θ_ω), independent of any code; implicit
+coupling that converges in every window must reproduce it up to the coupling
+tolerance. Its error against the exact solution is a pure phase error
+δ_ω(t) = t (ω − θ_ω/Δt) <= t ω³ Δt²/12 (from arctan z >= z − z³/3), so
+|u_i − u_i,exact| <= ½ (δ_2π + δ_6π) <= t Δt² ((2π)³ + (6π)³)/24.
 """
 
 from __future__ import annotations
@@ -37,22 +47,70 @@ def monolithic_newmark(dt: float, n: int) -> np.ndarray:
     return np.array(out)
 
 
-def test_implicit_coupling_equals_monolithic_newmark():
-    res = osc.run(0.01)
-    ours = np.column_stack([res["left"]["u_out"][:, 0], res["right"]["u_out"][:, 0]])
-    ref = monolithic_newmark(0.01, 100)
-    # Coupling converged to rel/abs 1e-12 per window; over 100 windows that stays below 1e-9.
-    np.testing.assert_allclose(ours, ref, atol=1e-9)
+OMEGAS = (2 * math.pi, 6 * math.pi)   # the normal modes' frequencies
+SHAPES = ((1.0, 1.0), (1.0, -1.0))     # their shapes; u(0) = (1, 0) is half of each
+
+
+def newmark_closed_form(dt: float, t: np.ndarray) -> np.ndarray:
+    """Newmark average acceleration's own solution of the two-mass system at times ``t``, (len(t), 2).
+
+    Each mode turns by θ = 2 arctan(ω dt / 2) per step at constant amplitude (see the module's notes).
+    """
+    n = np.rint(np.asarray(t) / dt)
+    out = np.zeros((n.size, 2))
+    for omega, shape in zip(OMEGAS, SHAPES, strict=True):
+        theta = 2 * np.arctan(omega * dt / 2)
+        out += 0.5 * np.cos(n * theta)[:, None] * np.array(shape)
+    return out
+
+
+def phase_error_bound(dt: float, t: float) -> float:
+    """Rigorous bound on |u_i - u_i,exact| of the discrete solution at time t: t dt² Σ ω³ / 24."""
+    return t * dt**2 * sum(w**3 for w in OMEGAS) / 24
+
+
+def coupled(res) -> np.ndarray:
+    return np.column_stack([res["left"]["u_out"][:, 0], res["right"]["u_out"][:, 0]])
+
+
+def test_monolithic_newmark_equals_its_closed_form():
+    # The step-by-step integrator (an independent check of the closed form): round-off only.
+    t = np.arange(101) * 0.01
+    np.testing.assert_allclose(monolithic_newmark(0.01, 100), newmark_closed_form(0.01, t), atol=1e-12)
+
+
+@pytest.mark.parametrize("window", [0.01, 0.005])
+def test_implicit_coupling_equals_the_discrete_closed_form(window):
+    res = osc.run(window)
+    t = res["left"]["time"].values
+    ours = coupled(res)
+    # Coupling converged to rel/abs 1e-12 per window; over <= 200 windows the
+    # accumulated coupling error stays below 1e-9.
+    np.testing.assert_allclose(ours, newmark_closed_form(window, t), atol=1e-9)
     assert max(res.info["iterations"]) <= 6
+    # The error against the exact solution is the scheme's phase error: below its bound
+    # at every sample, and equal to the closed form's error (1e-9: coupling tolerance).
+    err = osc.errors(res)
+    exact_err = np.abs(newmark_closed_form(window, t) - np.column_stack(osc.exact(t)))
+    np.testing.assert_allclose(err, exact_err, atol=1e-9)
+    assert np.all(err.max(axis=1) <= np.array([phase_error_bound(window, ti) for ti in t]) + 1e-9)
+    # At t = 1 both modes complete whole periods (cos 2π = cos 6π = 1): the error is
+    # 1 - cos δ ≈ δ²/2 per mode, of fourth order, far below the phase bound.
+    assert osc.error_at_end(res) <= phase_error_bound(window, 1.0) ** 2 + 1e-9
 
 
 def test_errors_and_observed_orders():
     table = osc.convergence_table()
     end = {name: [(w, e) for w, e, _ in rows] for name, rows in table.items()}
     peak = {name: [(w, m) for w, _, m in rows] for name, rows in table.items()}
-    # Window 0.01, implicit: error at t = 1 measured 7.71e-4, over [0, 1] 2.60e-2.
-    assert end["implicit, one step per window"][0][1] == pytest.approx(7.714e-4, rel=0.01)
-    assert peak["implicit, one step per window"][0][1] == pytest.approx(2.598e-2, rel=0.01)
+    # One step per window: the errors are those of the discrete closed form at the
+    # same samples (t = k Δt for k = 0..1/Δt), to the coupling tolerance.
+    for window, e_end, e_max in table["implicit, one step per window"]:
+        t = np.arange(round(1 / window) + 1) * window
+        ref = np.abs(newmark_closed_form(window, t) - np.column_stack(osc.exact(t)))
+        assert abs(e_end - ref[-1].max()) <= 1e-9, window
+        assert abs(e_max - ref.max()) <= 1e-9, window
+        assert e_max <= phase_error_bound(window, 1.0) + 1e-9
     for name in ("implicit, one step per window", "implicit, 4 sub-steps, force interpolated in time"):
         # Newmark is second order: the largest error over [0, 1] falls as Δt² ...
         assert all(1.9 < p < 2.1 for p in osc.observed_orders(peak[name])), name
