@@ -113,7 +113,7 @@ class Network(msm.Component):
     Distribution
     ------------
     On a communicator ``comm`` of more than one rank (set by the coupling before
-    the first :meth:`port_array` call), the cells - ``shape`` flattened in C
+    :meth:`initialize`, a new one for every run), the cells - ``shape`` flattened in C
     order - are split into contiguous blocks (:func:`block_range`). Each rank
     holds only its block: the port arrays have shape ``(ncells_local,
     ncomponents)``, or ``(ncells_local,)`` for one component (possibly empty),
@@ -537,7 +537,8 @@ class Network(msm.Component):
         Block-diagonal, one ``nspecies x nspecies`` block per cell (AIJ with block
         size ``nspecies``), rows and columns in the order of ``state_out``'s
         flat global indices; the matrix the implicit TS methods factor holds
-        ``shift*I`` minus this.
+        ``shift*I`` minus this. A new matrix every call: the caller owns it
+        (``destroy()`` it when done; :meth:`finalize` does not know it).
         """
         c, _ = self._views()
         comm, size, _, start, _ = self._block()
