@@ -13,6 +13,7 @@ import numpy as np
 from mpi4py import MPI
 
 import msmcore as msm
+from msm_fluid import Diffusion
 
 WORLD = MPI.COMM_WORLD
 HEAT = dict(constants={"alpha": 3.0, "beta": 1.2}, boundary="1 + x**2 + alpha*y**2 + beta*t",
@@ -36,22 +37,32 @@ class Wall(msm.Component):
         pass
 
 
+class RecordingDiffusion(Diffusion):
+    """fluid.diffusion that records the communicator each initialize() gets."""
+
+    comms: list = []
+
+    def initialize(self) -> None:
+        type(self).comms.append(self.comm)
+        super().initialize()
+
+
 def test_the_same_coupling_runs_twice_with_identical_results() -> None:
+    RecordingDiffusion.comms = []
     c = msm.Coupling()
     c.add("wall", Wall, ranks=[0])
-    c.add("d", "fluid.diffusion", shape=(10, 6), spacing=0.1, D=1.0, dt=0.01, method="implicit",
+    c.add("d", RecordingDiffusion, shape=(10, 6), spacing=0.1, D=1.0, dt=0.01, method="implicit",
           boundary="dirichlet", ksp_rtol=1e-13, initial_points={(4, 3): 5.0})
     c.add("h", "fluid.heat", **HEAT)
     c.connect("wall.v_out", "d.boundary_low_in")
     diffusion = c.components["d"]
     first = c.run(until=0.1, scheme=msm.Serial(window=0.02), quiet=True)
-    first_comm = diffusion.comm
-    if first_comm is not None and first_comm != MPI.COMM_NULL:
-        first_comm.Free()  # as the coupling does after finalize: nothing of the first run may still use it
+    if diffusion.comm is not None and diffusion.comm != MPI.COMM_NULL:
+        diffusion.comm.Free()  # as the coupling does after finalize: nothing of the first run may still use it
     second = c.run(until=0.1, scheme=msm.Serial(window=0.02), quiet=True)
+    assert len(RecordingDiffusion.comms) == 2
     if WORLD.Get_size() > 1:
-        assert diffusion.comm is not first_comm  # the second run gave it a new communicator
-        assert diffusion.comm.Get_size() == WORLD.Get_size()
+        assert RecordingDiffusion.comms[1] is not RecordingDiffusion.comms[0]  # a new communicator
     for name in ("d", "h"):
         for port, values in first[name].data_vars.items():
             np.testing.assert_array_equal(second[name][port].values, values.values, err_msg=f"{name}.{port}")

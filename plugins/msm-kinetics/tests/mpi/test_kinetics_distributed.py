@@ -245,23 +245,33 @@ class Source(msm.Component):
         self.port_array("c_out")[...] *= 0.5
 
 
+class Recording(Network):
+    """kinetics.network that records the communicator each initialize() gets."""
+
+    comms: list = []
+
+    def initialize(self) -> None:
+        type(self).comms.append(self.comm)
+        super().initialize()
+
+
 @pytest.mark.parametrize("method", ["euler", "bdf"])
 def test_the_same_coupling_runs_twice_with_identical_results(method: str) -> None:
     # Each run splits new sub-communicators; the distributed network (and its TS)
     # is rebuilt on them, and the second run repeats the first bit for bit.
+    Recording.comms = []
     c = msm.Coupling()
     c.add("src", Source, ranks=[0])
-    c.add("micro", Network, model=MODEL, shape=SHAPE, method=method, **({"dt": 0.01} if method == "euler" else {}))
+    c.add("micro", Recording, model=MODEL, shape=SHAPE, method=method, **({"dt": 0.01} if method == "euler" else {}))
     c.connect("src.c_out", "micro.state_in")
     net = c.components["micro"]
     runs = []
-    comms = []
     for _ in range(2):
         runs.append(c.run(until=0.2, scheme=msm.Serial(window=0.05, order=["src", "micro"]), quiet=True))
-        comms.append(net.comm)
         free(net.comm)  # as the coupling does after finalize: nothing may still use it
+    assert len(Recording.comms) == 2
     if WORLD.Get_size() > 1:
-        assert comms[1] is not comms[0]
+        assert Recording.comms[1] is not Recording.comms[0]  # the second run came with a new communicator
     for port in ("state_out", "rates_out"):
         np.testing.assert_array_equal(runs[1]["micro"][port].values, runs[0]["micro"][port].values)
     assert np.ptp(runs[0]["micro"]["state_out"].values[-1, ..., 2]) > 0  # cells differ: a real field
