@@ -69,3 +69,7 @@ def test_the_same_coupling_runs_twice_with_identical_results() -> None:
     u = first["d"]["state_out"].values
     assert np.all(u[1:, 0, 1:-1] == 2.0)  # the wall's value (sent from rank 0) held on the low x face
     assert np.ptp(u[-1, 1:-1, 1:-1]) > 1e-3  # and the interior diffused
+    # after the run the port array still holds this rank's box of the last state
+    last = second["d"]["state_out"].values[-1].reshape(-1)
+    np.testing.assert_array_equal(diffusion.port_array("state_out").reshape(-1),
+                                  last[diffusion.port_indices("state_out")])

@@ -268,15 +268,24 @@ class Network(msm.Component):
     def _block(self) -> tuple[Any, int, int, int, int]:
         """``(comm, size, rank, start, stop)``: this rank's cells ``[start, stop)``.
 
-        Laid out on first use and again whenever :attr:`comm` is another
-        communicator (a new run gives a new one). When its size or rank differ,
-        the port arrays laid out for the old one are dropped: they are
-        allocated anew for the new block (the coupling asks for them after
-        :meth:`initialize`).
+        Laid out on first use, and again by :meth:`initialize` on the
+        communicator :attr:`comm` holds then (see :meth:`_lay_out`); between
+        runs (after :meth:`finalize`) it stays that of the last run, so the
+        port arrays still hold that run's values.
+        """
+        if self._layout is None:
+            self._lay_out()
+        assert self._layout is not None
+        return self._layout
+
+    def _lay_out(self) -> None:
+        """Lay the cells out on :attr:`comm` (a new run gives a new one).
+
+        When this rank's block differs from the last layout's, the port arrays
+        laid out for that one are dropped and allocated anew for the new block
+        (the coupling asks for them after :meth:`initialize`).
         """
         comm = self.comm
-        if self._layout is not None and self._layout[0] is comm:
-            return self._layout
         size, rank = (1, 0) if comm is None else (int(comm.Get_size()), int(comm.Get_rank()))
         start, stop = block_range(self.ncells, size, rank)
         if self._layout is not None and self._layout[1:] != (size, rank, start, stop):
@@ -288,7 +297,6 @@ class Network(msm.Component):
             self._arrays.clear()
             self._c = self._r = None
         self._layout = (comm, size, rank, start, stop)
-        return self._layout
 
     @property
     def distributed(self) -> bool:
@@ -377,6 +385,7 @@ class Network(msm.Component):
         forgotten, so a new run repeats the first one.
         """
         self.finalize()
+        self._lay_out()
         ncells = self.ncells_local
         self._c = self.state.reshape(ncells, len(self.species_names))
         self._r = self.rates.reshape(ncells, self.ports["rates_out"].spec.components)

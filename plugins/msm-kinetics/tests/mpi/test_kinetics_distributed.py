@@ -275,3 +275,6 @@ def test_the_same_coupling_runs_twice_with_identical_results(method: str) -> Non
     for port in ("state_out", "rates_out"):
         np.testing.assert_array_equal(runs[1]["micro"][port].values, runs[0]["micro"][port].values)
     assert np.ptp(runs[0]["micro"]["state_out"].values[-1, ..., 2]) > 0  # cells differ: a real field
+    # after the run the port arrays still hold this rank's block of the last state
+    last = runs[1]["micro"]["state_out"].values[-1].reshape(-1)
+    np.testing.assert_array_equal(net.port_array("state_out").reshape(-1), last[net.port_indices("state_out")])
