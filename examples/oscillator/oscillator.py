@@ -47,24 +47,33 @@ class NewmarkMass(msm.Component):
     v0 = msm.Setting(float, default=0.0)
     dt = msm.Setting(float, minimum=0.0)
 
+    #: The whole state besides the port arrays and t, saved and restored by the base class
+    #: (implicit coupling repeats every window): displacement, velocity and acceleration, and
+    #: whether the initial acceleration was taken from the initial coupling force yet.
+    state_attributes = ("state", "accelerated")
+
     def force(self) -> float:
         """External force at the end of the current step. Override."""
         raise NotImplementedError
 
     def initialize(self) -> None:
-        self.state = np.array([self.u0, self.v0, 0.0])  # u, v, a: saved and restored by the base class
-        self.started = False
+        """u0, v0 and no acceleration yet (it needs the coupling force: see :meth:`receive`)."""
+        self.state = np.array([self.u0, self.v0, 0.0])  # u, v, a
+        self.accelerated = False
         self.publish()
 
     def receive(self, port: str) -> None:
-        # The coupling delivers every connection once after initialisation: the
-        # initial acceleration needs the initial coupling force.
-        if not self.started:
+        """The first data received (the coupling's initial exchange, at t = start) set a0."""
+        # The coupling delivers every connection once after initialisation: the initial
+        # acceleration needs the initial coupling force, and only that one - later data
+        # (an implicit iteration's guess for the window's end) must not change a0.
+        if not self.accelerated:
             self.state[2] = (self.force() - self.k * self.state[0]) / self.m
+            self.accelerated = True
             self.publish()
 
     def step(self, dt: float) -> None:
-        self.started = True
+        """One Newmark step, in place."""
         u, v, a = self.state
         f = self.force()
         c = dt * dt / (4 * self.m)

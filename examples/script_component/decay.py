@@ -28,6 +28,8 @@ class Decay(msm.Component):
     size = msm.Setting(int, default=5, minimum=1)
     dt = msm.Setting(float, default=0.01, minimum=0.0, units="s")
 
+    state_attributes = ()  # the port array u_out and t are the whole state
+
     def declare_ports(self) -> list[msm.Port]:
         return [msm.Port.output("u_out", self.size, units="mol/m^3")]
 

@@ -130,3 +130,51 @@ def test_exact_solution_satisfies_the_equations():
     K = np.array([[osc.K1 + osc.K12, -osc.K12], [-osc.K12, osc.K3 + osc.K12]])
     np.testing.assert_allclose(upp, -K @ u, atol=1e-3)
     assert math.isclose(osc.exact(0.0)[0], 1.0)
+
+
+def test_masses_declare_their_whole_state():
+    # Implicit coupling repeats every window from a snapshot: u, v, a and whether the
+    # initial acceleration was set are the state besides the port arrays.
+    for cls in (osc.LeftMass, osc.RightMass):
+        assert cls.declares_state()
+    assert set(osc.NewmarkMass.state_attributes) == {"state", "accelerated"}
+
+
+def test_a_restored_window_repeats_bit_for_bit():
+    m = osc.LeftMass(m=osc.M1, k=osc.K1, u0=1.0, dt=0.01)
+    m.initialize()
+    m.port_array("force_in")[0] = 3.0
+    m.receive("force_in")
+    m.advance(0.05)
+    snapshot = m.save_state()
+    m.port_array("force_in")[0] = 2.0
+    m.receive("force_in")
+    m.advance(0.1)
+    reference = m.state.copy(), m.port_array("u_out").copy()
+    m.port_array("force_in")[0] = -7.0  # another iterate of the window
+    m.receive("force_in")
+    m.advance(0.2)
+    m.restore_state(snapshot)
+    assert m.t == 0.05
+    m.port_array("force_in")[0] = 2.0
+    m.receive("force_in")
+    m.advance(0.1)
+    np.testing.assert_array_equal(m.state, reference[0])
+    np.testing.assert_array_equal(m.port_array("u_out"), reference[1])
+
+
+def test_the_initial_acceleration_comes_from_the_initial_force_only():
+    # a0 = (f(0) - k u0) / m from the coupling's initial exchange; data received later
+    # (an implicit iteration's guess for the end of the first window) must not change it.
+    m = osc.RightMass(m=osc.M2, k=osc.K3 + osc.K12, k12=osc.K12, u0=0.0, dt=0.01)
+    m.initialize()
+    m.port_array("u_other")[0] = 1.0  # u1(0)
+    m.receive("u_other")
+    assert m.state[2] == osc.K12 * 1.0  # (k12 u1(0) - k u2(0)) / m with u2(0) = 0
+    m.port_array("u_other")[0] = 0.99
+    m.receive("u_other")
+    assert m.state[2] == osc.K12 * 1.0
+    m.initialize()  # a new run starts afresh
+    m.port_array("u_other")[0] = 0.5
+    m.receive("u_other")
+    assert m.state[2] == osc.K12 * 0.5

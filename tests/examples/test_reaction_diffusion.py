@@ -58,6 +58,16 @@ def test_python_coupling_matches_numpy_reference(reference):
     assert res.timings["micro"]["advance_calls"] == 50 and res.timings["macro"]["advance_calls"] == 50
 
 
+def test_the_same_coupling_runs_twice_matching_the_reference_both_times(reference):
+    # A Coupling may run again: fluid.diffusion and kinetics.network are finalized
+    # after the first run and initialized afresh for the second (this crashed before).
+    _, history = reference
+    coupling, scheme = load("rd").build()
+    for run in range(2):
+        res = coupling.run(until=1.234568e-4, scheme=scheme, quiet=True)
+        assert relative(res["macro"]["state_out"].values, history) < 1e-12, f"run {run}"
+
+
 def test_yaml_coupling_matches_numpy_reference(reference, tmp_path):
     _, history = reference
     from msmcore.config import load_config
@@ -82,6 +92,7 @@ class Doubler(msm.Component):
     """A script component (no package): doubles what it receives, every window."""
 
     size = msm.Setting(int, default=100)
+    state_attributes = ()  # u_out (and t) are the whole state
 
     def declare_ports(self):
         return [msm.Port.input("u_in", self.size), msm.Port.output("u_out", self.size)]

@@ -1,6 +1,7 @@
 """Validation of template.decay against the exact solution u0 exp(-k t)."""
 
 import numpy as np
+import pytest
 
 from msm_template.decay import Decay
 
@@ -20,3 +21,44 @@ def test_decay_converges_first_order_to_exact_solution() -> None:
     assert errors[0] < 0.5 * 4.0 * np.exp(-2.0) * 1.5 * 1e-2 * 1.1
     ratios = [errors[i] / errors[i + 1] for i in range(2)]
     assert all(abs(r - 2.0) < 0.1 for r in ratios), ratios
+
+
+def test_state_is_declared_and_a_restored_window_repeats_bit_for_bit() -> None:
+    # state_attributes = (): u_out and t are the whole state, so save/restore of the
+    # default pair must make the next window repeat exactly.
+    assert Decay.declares_state()
+    c = Decay(k=2.0, size=3, u0=1.5, dt=0.01)
+    c.initialize()
+    c.advance(0.1)
+    snapshot = c.save_state()
+    c.advance(0.3)
+    reference = c.port_array("u_out").copy()
+    c.advance(0.5)
+    c.restore_state(snapshot)
+    assert c.t == 0.1
+    c.advance(0.3)
+    np.testing.assert_array_equal(c.port_array("u_out"), reference)
+
+
+def test_receive_takes_only_the_delivered_values() -> None:
+    c = Decay(size=3, u0=1.0, dt=0.01)
+    c.initialize()
+    c.advance(0.1)
+    kept = c.port_array("u_out")[2]
+    c.port_array("u_in")[...] = [5.0, 6.0, -1.0]
+    c.delivered = lambda port: np.array([True, True, False])  # what the coupling reports: cell 2 not fed
+    c.receive("u_in")
+    np.testing.assert_array_equal(c.port_array("u_out"), [5.0, 6.0, kept])
+
+
+def test_initialize_after_finalize_starts_afresh() -> None:
+    c = Decay(k=2.0, size=2, u0=1.5, dt=0.01)
+    results = []
+    for _ in range(3):
+        c.t = 0.0  # as a coupling sets it before initialize()
+        c.initialize()
+        c.advance(0.2)
+        results.append(c.port_array("u_out").copy())
+        c.finalize()
+    assert np.array_equal(results[0], results[1]) and np.array_equal(results[0], results[2])
+    assert results[0][0] == pytest.approx(1.5 * np.exp(-0.4), rel=0.03)  # forward Euler, dt = 0.01

@@ -126,6 +126,7 @@ def test_coupled_through_a_mapping() -> None:
 
     class Wall(msm.Component):
         dt = msm.Setting(float, default=0.1)
+        state_attributes = ()
 
         def declare_ports(self):
             return [msm.Port.output("v_out", 4, coords={"y": np.array([0.0, 1.0, 2.0, 3.0])})]

@@ -148,3 +148,13 @@ def test_registry_finds_fluid_heat() -> None:
     assert info.description.startswith("Heat equation du/dt = kappa lap(u) + f")
     c = registry.create("fluid.heat", name="left", size=(1.0, 1.0), nodes=(5, 5), dt=0.1)
     assert isinstance(c, Heat) and c.name == "left"
+
+
+def test_the_class_declares_its_state_and_ports_give_coordinate_units() -> None:
+    assert Heat.declares_state()
+    for role, edge in (("dirichlet", "right"), ("neumann", "top")):
+        c = Heat(name="h", interface_edge=edge, interface_role=role, **PROBLEM)
+        assert len(c.ports) == 3
+        # node coordinates span origin .. origin + size, both settings in metres
+        assert all(p.spec.coord_units == "m" for p in c.ports.values())
+    assert Heat.setting_specs()["size"].units == "m" and Heat.setting_specs()["origin"].units == "m"

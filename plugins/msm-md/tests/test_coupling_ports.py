@@ -77,6 +77,7 @@ class Imposer(msm.Component):
     u = msm.Setting(float, default=0.6)
     n = msm.Setting(int, default=1)
     dt = msm.Setting(float, default=0.05)
+    state_attributes = ()
 
     def declare_ports(self) -> list[msm.Port]:
         return [msm.Port.output("u_out", self.n, components=3, units="sigma/tau")]

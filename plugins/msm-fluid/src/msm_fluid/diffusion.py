@@ -76,7 +76,18 @@ class Diffusion(msm.Component):
     :meth:`port_array`/:meth:`port_indices` (it builds the DMDA),
     :meth:`initialize`, :meth:`step`/:meth:`advance` and :meth:`finalize`;
     :meth:`receive`, :meth:`save_state` and :meth:`restore_state` are local.
-    ``initial_points`` are global cell indices. KSP options can be overridden
+    ``initial_points`` are global cell indices.
+
+    Lifetime: :meth:`finalize` destroys every PETSc object the component made
+    (DMDA, Vecs, Mats, KSP); the port arrays stay readable. A later
+    :meth:`initialize` builds them again on the communicator :attr:`comm` holds
+    then (a new run of a coupling may give a new one) and starts afresh, as
+    the first time; port arrays are then new arrays (ask for them again).
+
+    State (:meth:`save_state`): the field, both input arrays, the boundary
+    port arrays, the held face values, which boundary ports were received and
+    whether their data still has to be taken, and ``t``; everything else
+    (operators, the Dirichlet lift) is rebuilt from those when needed. KSP options can be overridden
     from the PETSc options database with the prefix ``<name>_`` (e.g.
     ``-macro_ksp_type gmres``).
     """
@@ -108,7 +119,7 @@ class Diffusion(msm.Component):
         self._check_method_and_stability()
         self._grid: CellGrid | None = None
         self._grid_comm: Any = None
-        self._arrays_out = False
+        self._natural = np.empty(0, dtype=np.int64)  # port_indices() of the state ports
         self._u: np.ndarray | None = None
         self._u_in: np.ndarray | None = None
         self._s: np.ndarray | None = None
@@ -225,13 +236,14 @@ class Diffusion(msm.Component):
         ``boundary="dirichlet"`` ``boundary_low_in``/``boundary_high_in``."""
         h, o = self._spacing, self._origin
         coords = {AXIS_NAMES[a]: o[a] + (np.arange(n) + 0.5) * h[a] for a, n in enumerate(self.shape)}
+        length = type(self).spacing.units  # coordinates are in the units of 'spacing' and 'origin'
         ports = [
-            msm.Port.output("state_out", self.shape, units=self.units, coords=coords,
+            msm.Port.output("state_out", self.shape, units=self.units, coords=coords, coord_units=length,
                             doc="the field (the state itself)"),
-            msm.Port.input("state_in", self.shape, units=self.units, coords=coords, required=False,
-                           doc="replaces the state when received"),
+            msm.Port.input("state_in", self.shape, units=self.units, coords=coords, coord_units=length,
+                           required=False, doc="replaces the state when received"),
             msm.Port.input("source_in", self.shape, units=f"{self.units}/s", coords=coords,
-                           required=False, doc="source term s, added at every step"),
+                           coord_units=length, required=False, doc="source term s, added at every step"),
         ]
         if self.boundary == "dirichlet":
             dim = len(self.shape)
@@ -241,16 +253,20 @@ class Diffusion(msm.Component):
                     pts[a, a] = o[a] + ((n - 0.5) if side else 0.5) * h[a]
                 bcoords = {"x": pts[:, 0]} if dim == 1 else {"points": pts}
                 ports.append(msm.Port.input(
-                    port, dim, units=self.units, coords=bcoords, required=False,
+                    port, dim, units=self.units, coords=bcoords, coord_units=length, required=False,
                     doc=f"held value of the {('low', 'high')[side]} face of each axis (replaces boundary_value)"))
         return ports
 
     def port_array(self, name: str) -> np.ndarray:
-        """The array behind port ``name``; ``state_out``'s is the state vector's memory."""
+        """The array behind port ``name``; ``state_out``'s is the state vector's memory.
+
+        The same array from one :meth:`initialize` to the next (after
+        :meth:`finalize`, the last run's arrays).
+        """
         if name not in _STATE_PORTS:
             return super().port_array(name)
-        self._ensure_grid()
-        self._arrays_out = True
+        if self._u is None:
+            self._ensure_grid()
         array = {"state_out": self._u, "state_in": self._u_in, "source_in": self._s}[name]
         assert array is not None
         return array
@@ -263,21 +279,44 @@ class Diffusion(msm.Component):
         """
         if name not in _STATE_PORTS:
             return super().port_indices(name)  # boundary ports: rank 0 holds them
-        return self._ensure_grid().natural_indices()
+        if self._u is None:
+            self._ensure_grid()
+        return self._natural.copy()
 
     @property
     def grid(self) -> CellGrid:
-        """The grid (its DMDA is ``grid.dm``), built on first use on :attr:`comm`."""
-        return self._ensure_grid()
+        """The grid (its DMDA is ``grid.dm``), built on first use on :attr:`comm`.
+
+        Raises
+        ------
+        msmcore.CouplingError
+            After :meth:`finalize` (its PETSc objects are gone until :meth:`initialize`).
+        """
+        return self._live_grid("grid")
 
     @property
     def state_vec(self) -> PETSc.Vec:
-        """The PETSc global vector of the state, over ``port_array("state_out")``'s memory."""
-        self._ensure_grid()
+        """The PETSc global vector of the state, over ``port_array("state_out")``'s memory.
+
+        Raises
+        ------
+        msmcore.CouplingError
+            After :meth:`finalize` (its PETSc objects are gone until :meth:`initialize`).
+        """
+        self._live_grid("state_vec")
         assert self._x is not None
         return self._x
 
+    def _live_grid(self, what: str) -> CellGrid:
+        if self._grid is None and self._u is not None:
+            raise msm.CouplingError(
+                f"component '{self.name}' (fluid.diffusion): {what} was asked for after finalize(), which "
+                "destroyed the PETSc objects; call initialize() first (the port arrays stay readable)"
+            )
+        return self._ensure_grid()
+
     def _ensure_grid(self) -> CellGrid:
+        """The grid on :attr:`comm`, with fresh state arrays and Vecs over them (collective when built)."""
         if self._grid is not None:
             return self._grid
         width, box = stencil_needs(self.boundary)
@@ -295,22 +334,30 @@ class Diffusion(msm.Component):
         self._x = grid.create_vec(self._u)
         self._sv = grid.create_vec(self._s)
         self._w = grid.create_vec(self._work)
+        self._natural = grid.natural_indices()
         self._grid, self._grid_comm = grid, self.comm
         return grid
 
     # -- lifecycle ------------------------------------------------------------
     def initialize(self) -> None:
-        """Build the grid and operators and set the initial condition."""
+        """Build the grid and operators and set the initial condition: a fresh start.
+
+        Collective over :attr:`comm`. After :meth:`finalize`, or when
+        :attr:`comm` is another communicator than the grid's, the grid, its
+        Vecs and the port arrays are built anew on :attr:`comm`; the boundary
+        ports count as not received and hold zeros.
+        """
         if self._grid is not None and self.comm is not self._grid_comm:
-            if self._arrays_out:
-                raise msm.CouplingError(
-                    f"component '{self.name}': its communicator changed after its port arrays "
-                    "were handed out; set Component.comm before asking for port arrays"
-                )
+            logger.debug("component '%s': new communicator, rebuilding the grid", self.name)
             self._destroy()
-            self._grid = None
         grid = self._ensure_grid()
         self._destroy_operators()
+        self._received = set()
+        self._faces_dirty = self._lift_dirty = False
+        self._faces = np.full(2 * len(self.shape), float(self.boundary_value))
+        for port in _BOUNDARY_PORTS:
+            if port in self.ports:
+                super().port_array(port)[...] = 0.0
         u = self._u
         assert u is not None
         u[...] = self.initial
@@ -329,12 +376,27 @@ class Diffusion(msm.Component):
                     self.name, self.method, self.shape, self.boundary, self.D, self.dt)
 
     def receive(self, port: str) -> None:
-        """Take ``state_in`` as the new state; ``source_in`` is read at each step."""
+        """Take ``state_in`` as the new state; ``source_in`` is read at each step.
+
+        Only the values the coupling delivered are taken (:meth:`delivered`):
+        cells of ``state_in`` no connection feeds keep the current state, and
+        faces of a boundary port no connection feeds keep their held value.
+        """
         if port == "state_in":
             assert self._u is not None and self._u_in is not None
-            self._u[...] = self._u_in
+            mask = self.delivered("state_in")
+            if mask is None:
+                self._u[...] = self._u_in
+            else:
+                np.copyto(self._u, self._u_in, where=np.asarray(mask, dtype=bool).reshape(self._u.shape))
             self._hold_boundary()  # held cells stay at their held values (dirichlet)
         elif port in _BOUNDARY_PORTS and port in self.ports:
+            mask = self.delivered(port)
+            if mask is not None:  # the faces not fed keep their value (read back from the array below)
+                side = _BOUNDARY_PORTS.index(port)
+                values = super().port_array(port).reshape(-1)
+                keep = ~np.asarray(mask, dtype=bool).reshape(-1)
+                values[keep] = self._faces[side::2][self.port_indices(port)][keep]
             self._received.add(port)
             self._faces_dirty = True
             self._take_faces(local=True)
@@ -345,7 +407,8 @@ class Diffusion(msm.Component):
     def step(self, dt: float) -> None:
         """Advance the state by one step of length ``dt``."""
         if self._L is None:
-            raise msm.CouplingError(f"component '{self.name}': step() called before initialize()")
+            raise msm.CouplingError(f"component '{self.name}': step() called before initialize() "
+                                    "(or after finalize()); call initialize() first")
         x, sv, w = self._x, self._sv, self._w
         assert x is not None and sv is not None and w is not None
         self._sync_faces()  # collective: boundary port data received since the last step
@@ -487,8 +550,15 @@ class Diffusion(msm.Component):
 
     # -- state ----------------------------------------------------------------
     def save_state(self) -> dict[str, Any]:
-        """Snapshot of the state, the input arrays and the time (copies)."""
-        self._ensure_grid()
+        """Snapshot of the state, the input arrays, the boundary faces and the time (copies).
+
+        The faces part is ``(values per face, received boundary ports, whether
+        their data is still to be taken)``: with it a restored run holds the
+        same boundary values as the saved one and rebuilds the Dirichlet lift
+        when they differ from the current ones.
+        """
+        if self._u is None:
+            self._ensure_grid()
         assert self._u is not None and self._u_in is not None and self._s is not None
         return {
             "u": self._u.copy(),
@@ -501,7 +571,8 @@ class Diffusion(msm.Component):
 
     def restore_state(self, state: dict[str, Any]) -> None:
         """Refill the arrays in place from :meth:`save_state` (the Vecs keep their memory)."""
-        self._ensure_grid()
+        if self._u is None:
+            self._ensure_grid()
         assert self._u is not None and self._u_in is not None and self._s is not None
         self._u[...] = state["u"]
         self._u_in[...] = state["state_in"]
@@ -519,7 +590,10 @@ class Diffusion(msm.Component):
             self._bvals = self._faces[self._bface] if self._bface.size else np.empty(0)
 
     def finalize(self) -> None:
-        """Destroy the PETSc objects; the port arrays stay readable."""
+        """Destroy every PETSc object of the component; the port arrays stay readable.
+
+        :meth:`initialize` may be called again afterwards (a new run).
+        """
         self._destroy()
 
     def _destroy_operators(self) -> None:
@@ -537,3 +611,4 @@ class Diffusion(msm.Component):
         self._x = self._sv = self._w = None
         if self._grid is not None:
             self._grid.destroy()
+        self._grid = self._grid_comm = None

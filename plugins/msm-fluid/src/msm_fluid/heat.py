@@ -136,6 +136,16 @@ class Heat(msm.Component):
     :meth:`save_state` and :meth:`restore_state` are local. An error in a
     collective call (a non-finite input or function value on one rank) is
     raised on every rank.
+
+    Lifetime: :meth:`finalize` destroys every PETSc object the component made
+    (DMDA, Vecs, Mats, KSP, the interface scatter); the port arrays stay
+    readable. A later :meth:`initialize` builds them again on the communicator
+    :attr:`comm` holds then and starts afresh; port arrays are then new arrays.
+
+    State (:meth:`save_state`): the field, both interface arrays and ``t``.
+    Nothing else carries over from one step to the next: the operator depends
+    on the step length only (rebuilt when it changes) and the KSP starts each
+    solve from the field.
     """
 
     origin = msm.Setting(_origin, default=(0.0, 0.0), units="m", doc="coordinates (x0, y0) of the lower-left corner")
@@ -188,7 +198,7 @@ class Heat(msm.Component):
         }
         self._grid: NodeGrid | None = None
         self._grid_comm: Any = None
-        self._arrays_out = False
+        self._natural = np.empty(0, dtype=np.int64)  # port_indices() of temperature_out
         self._u = self._rhs = self._held = self._lift = self._w = None  # type: ignore[assignment]
         self._X = self._Y = None  # type: ignore[assignment]
         self._held_mask: np.ndarray | None = None
@@ -227,8 +237,9 @@ class Heat(msm.Component):
 
     def declare_ports(self) -> list[msm.Port]:
         """``temperature_out`` and, with an interface, its input and output (see the class)."""
-        ports = [msm.Port.output("temperature_out", self.nodes, units=self.units,
-                                 coords=dict(self._coords), doc="temperature field (the state)")]
+        length = type(self).size.units  # coordinates are in the units of 'origin' and 'size'
+        ports = [msm.Port.output("temperature_out", self.nodes, units=self.units, coords=dict(self._coords),
+                                 coord_units=length, doc="temperature field (the state)")]
         if self.edge is None:
             return ports
         along = {self.edge.tangent_name: self._coords[self.edge.tangent_name]}
@@ -236,16 +247,16 @@ class Heat(msm.Component):
         where = f"on the {self.edge.name} edge"
         if self.role == "dirichlet":
             ports += [
-                msm.Port.input("temperature_in", n, units=self.units, coords=along,
+                msm.Port.input("temperature_in", n, units=self.units, coords=along, coord_units=length,
                                doc=f"interface temperature {where} (Dirichlet data)"),
-                msm.Port.output("flux_out", n, units=self.flux_units, coords=along,
+                msm.Port.output("flux_out", n, units=self.flux_units, coords=along, coord_units=length,
                                 doc=f"heat flux -kappa du/d{('x', 'y')[self.edge.axis]} {where}"),
             ]
         else:
             ports += [
-                msm.Port.input("flux_in", n, units=self.flux_units, coords=along,
+                msm.Port.input("flux_in", n, units=self.flux_units, coords=along, coord_units=length,
                                doc=f"heat flux -kappa du/d{('x', 'y')[self.edge.axis]} {where} (Neumann data)"),
-                msm.Port.output("temperature_iface_out", n, units=self.units, coords=along,
+                msm.Port.output("temperature_iface_out", n, units=self.units, coords=along, coord_units=length,
                                 doc=f"temperature {where}"),
             ]
         return ports
@@ -258,17 +269,22 @@ class Heat(msm.Component):
         nodes this rank owns (empty on ranks not touching the edge).
         """
         self.port(name)  # a clear error for an unknown port
-        grid = self._ensure_grid()
+        if self._u is None:
+            self._ensure_grid()
         if name == "temperature_out":
-            return grid.natural_indices()
+            return self._natural.copy()
         assert self._part is not None
         return self._part.indices()
 
     def port_array(self, name: str) -> np.ndarray:
-        """The array behind port ``name``; ``temperature_out``'s is the state vector's memory."""
+        """The array behind port ``name``; ``temperature_out``'s is the state vector's memory.
+
+        The same array from one :meth:`initialize` to the next (after
+        :meth:`finalize`, the last run's arrays).
+        """
         self.port(name)  # a clear error for an unknown port
-        self._ensure_grid()
-        self._arrays_out = True
+        if self._u is None:
+            self._ensure_grid()
         if name == "temperature_out":
             assert self._u is not None
             return self._u
@@ -278,17 +294,38 @@ class Heat(msm.Component):
 
     @property
     def grid(self) -> NodeGrid:
-        """The node grid (its DMDA is ``grid.dm``), built on first use on :attr:`comm`."""
-        return self._ensure_grid()
+        """The node grid (its DMDA is ``grid.dm``), built on first use on :attr:`comm`.
+
+        Raises
+        ------
+        msmcore.CouplingError
+            After :meth:`finalize` (its PETSc objects are gone until :meth:`initialize`).
+        """
+        return self._live_grid("grid")
 
     @property
     def state_vec(self) -> PETSc.Vec:
-        """The PETSc vector of the field, over ``port_array("temperature_out")``'s memory."""
-        self._ensure_grid()
+        """The PETSc vector of the field, over ``port_array("temperature_out")``'s memory.
+
+        Raises
+        ------
+        msmcore.CouplingError
+            After :meth:`finalize` (its PETSc objects are gone until :meth:`initialize`).
+        """
+        self._live_grid("state_vec")
         assert self._vx is not None
         return self._vx
 
+    def _live_grid(self, what: str) -> NodeGrid:
+        if self._grid is None and self._u is not None:
+            raise msm.CouplingError(
+                f"component '{self.name}' (fluid.heat): {what} was asked for after finalize(), which "
+                "destroyed the PETSc objects; call initialize() first (the port arrays stay readable)"
+            )
+        return self._ensure_grid()
+
     def _ensure_grid(self) -> NodeGrid:
+        """The grid on :attr:`comm`, with fresh arrays and Vecs over them (collective when built)."""
         if self._grid is not None:
             return self._grid
         try:
@@ -305,6 +342,7 @@ class Heat(msm.Component):
         self._iface_in = np.zeros(self._part.size, dtype=dtype)
         self._iface_out = np.zeros(self._part.size, dtype=dtype)
         self._mpi = grid.comm.tompi4py() if grid.comm.getSize() > 1 else None
+        self._natural = grid.natural_indices()
         self._grid, self._grid_comm = grid, self.comm
         return grid
 
@@ -317,13 +355,14 @@ class Heat(msm.Component):
         temperature) or its one-sided gradient flux (neumann role), so a run
         that never receives data holds those; the interface output holds the
         same kind of value for the other quantity.
+
+        Collective over :attr:`comm`. After :meth:`finalize`, or when
+        :attr:`comm` is another communicator than the grid's, the grid, its
+        Vecs, the interface scatter and the port arrays are built anew on
+        :attr:`comm` (a fresh start, as the first time).
         """
         if self._grid is not None and self.comm is not self._grid_comm:
-            if self._arrays_out:
-                raise msm.CouplingError(
-                    f"component '{self.name}': its communicator changed after its port arrays "
-                    "were handed out; set Component.comm before asking for port arrays"
-                )
+            logger.debug("component '%s': new communicator, rebuilding the grid", self.name)
             self._destroy()
         grid = self._ensure_grid()
         self._destroy_operators()
@@ -366,7 +405,8 @@ class Heat(msm.Component):
     def step(self, dt: float) -> None:
         """One implicit-Euler step from ``self.t`` to ``self.t + dt``."""
         if self._K is None:
-            raise msm.CouplingError(f"component '{self.name}': step() called before initialize()")
+            raise msm.CouplingError(f"component '{self.name}': step() called before initialize() "
+                                    "(or after finalize()); call initialize() first")
         if self._A_dt is None or abs(dt - self._A_dt) > 1e-12 * self._A_dt:
             logger.debug("component '%s': reassembling the implicit operator for dt=%g", self.name, dt)
             self._setup(dt)
@@ -517,8 +557,9 @@ class Heat(msm.Component):
 
     # -- state ------------------------------------------------------------------------
     def save_state(self) -> dict[str, Any]:
-        """Snapshot: copies of the field, both interface arrays and ``t``."""
-        self._ensure_grid()
+        """Snapshot: copies of the field, both interface arrays and ``t`` (the whole state, see the class)."""
+        if self._u is None:
+            self._ensure_grid()
         assert self._u is not None and self._iface_in is not None and self._iface_out is not None
         return {"u": self._u.copy(), "in": self._iface_in.copy(), "out": self._iface_out.copy(), "t": self.t}
 
@@ -528,18 +569,22 @@ class Heat(msm.Component):
         The interface *input* is restored too: write new input data after
         calling this.
         """
-        self._ensure_grid()
+        if self._u is None:
+            self._ensure_grid()
         assert self._u is not None and self._iface_in is not None and self._iface_out is not None
         self._u[...] = state["u"]
         self._iface_in[...] = state["in"]
         self._iface_out[...] = state["out"]
         self.t = state["t"]
-        assert self._vx is not None
-        self._vx.stateIncrease()
+        if self._vx is not None:
+            self._vx.stateIncrease()
 
     def finalize(self) -> None:
-        """Destroy the PETSc objects; the port arrays stay readable."""
-        self._destroy_operators()
+        """Destroy every PETSc object of the component; the port arrays stay readable.
+
+        :meth:`initialize` may be called again afterwards (a new run).
+        """
+        self._destroy()
 
     def _destroy_operators(self) -> None:
         for obj in (self._ksp, self._A, self._K):
@@ -558,4 +603,4 @@ class Heat(msm.Component):
         self._vx = self._vrhs = self._vheld = self._vlift = None
         if self._grid is not None:
             self._grid.destroy()
-        self._grid = None
+        self._grid = self._grid_comm = self._mpi = None

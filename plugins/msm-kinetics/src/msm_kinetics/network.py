@@ -113,7 +113,7 @@ class Network(msm.Component):
     Distribution
     ------------
     On a communicator ``comm`` of more than one rank (set by the coupling before
-    the first :meth:`port_array` call), the cells - ``shape`` flattened in C
+    :meth:`initialize`, a new one for every run), the cells - ``shape`` flattened in C
     order - are split into contiguous blocks (:func:`block_range`). Each rank
     holds only its block: the port arrays have shape ``(ncells_local,
     ncomponents)``, or ``(ncells_local,)`` for one component (possibly empty),
@@ -129,6 +129,20 @@ class Network(msm.Component):
     recomputed after :meth:`initialize`, every step, :meth:`receive` and
     :meth:`restore_state`. Code that writes into ``state_out`` directly must call
     :meth:`compute_rates` afterwards.
+
+    The ports label their values: ``state_in``/``state_out`` carry the species
+    names (``value_dim="species"``), ``rates_out`` the reaction names
+    (``value_dim="reaction"``).
+
+    State (:meth:`save_state`): the time, the species (``state_out``), the
+    rates, the ``state_in`` array and the step the TS proposed last (where the
+    next window's integration starts). A TS restarts its history at every
+    :meth:`advance`, so nothing else carries over from one window to the next.
+
+    Lifetime: :meth:`finalize` destroys the TS and its PETSc objects; a later
+    :meth:`initialize` starts afresh on the communicator :attr:`comm` holds
+    then (the cell blocks, and with them the port arrays, are laid out again
+    when its size or rank differs).
     """
 
     key = "kinetics.network"
@@ -229,41 +243,60 @@ class Network(msm.Component):
         """``state_in`` (optional), ``state_out`` and ``rates_out``."""
         ns, nr = len(self.species_names), len(self.reaction_names)
         species = ", ".join(self.species_names)
+        names = {"value_names": self.species_names, "value_dim": "species"}
+        reactions = {"value_names": self.reaction_names, "value_dim": "reaction"} if nr else {}
         return [
-            msm.Port.input("state_in", self.shape, required=False, components=ns, units=self.units,
+            msm.Port.input("state_in", self.shape, required=False, components=ns, units=self.units, **names,
                            doc=f"concentrations ({species}); received values replace the state"),
-            msm.Port.output("state_out", self.shape, components=ns, units=self.units,
+            msm.Port.output("state_out", self.shape, components=ns, units=self.units, **names,
                             doc=f"concentrations ({species})"),
             msm.Port.output("rates_out", self.shape, components=max(nr, 1), units=f"{self.units}/s",
-                            doc=f"reaction rates ({', '.join(self.reaction_names) or 'none'})"),
+                            **reactions, doc=f"reaction rates ({', '.join(self.reaction_names) or 'none'})"),
         ]
 
-    def time_step(self) -> float:
-        """The ``dt`` setting (Euler's step; with a TS method a sub-step for interpolating couplings)."""
-        if self.dt is None:
-            raise ConfigurationError(
-                f"component '{self.name}' (kinetics.network) has no fixed step: method '{self.method}' "
-                "adapts its steps; give 'dt' where the coupling needs one (e.g. interpolated inputs)")
-        return float(self.dt)
+    def time_step(self) -> float | None:
+        """The ``dt`` setting: Euler's step; with a TS method a sub-step for interpolating couplings.
+
+        Returns
+        -------
+        float or None
+            ``None`` when ``dt`` is not given (a TS method adapting its own
+            steps): the coupling then takes its window from elsewhere.
+        """
+        return None if self.dt is None else float(self.dt)
 
     def _block(self) -> tuple[Any, int, int, int, int]:
         """``(comm, size, rank, start, stop)``: this rank's cells ``[start, stop)``.
 
-        Fixed on first use; a communicator of another size or rank afterwards is
-        an error (the port arrays were already allocated for the old one).
+        Laid out on first use, and again by :meth:`initialize` on the
+        communicator :attr:`comm` holds then (see :meth:`_lay_out`); between
+        runs (after :meth:`finalize`) it stays that of the last run, so the
+        port arrays still hold that run's values.
+        """
+        if self._layout is None:
+            self._lay_out()
+        assert self._layout is not None
+        return self._layout
+
+    def _lay_out(self) -> None:
+        """Lay the cells out on :attr:`comm` (a new run gives a new one).
+
+        When this rank's block differs from the last layout's, the port arrays
+        laid out for that one are dropped and allocated anew for the new block
+        (the coupling asks for them after :meth:`initialize`).
         """
         comm = self.comm
         size, rank = (1, 0) if comm is None else (int(comm.Get_size()), int(comm.Get_rank()))
-        if self._layout is None:
-            start, stop = block_range(self.ncells, size, rank)
-            self._layout = (comm, size, rank, start, stop)
-        elif self._layout[1:3] != (size, rank):
-            raise CouplingError(
-                f"component '{self.name}' (kinetics.network): its communicator changed from rank "
-                f"{self._layout[2]} of {self._layout[1]} to rank {rank} of {size} after the port "
-                "arrays were allocated; set comm before the first port_array() call and initialize()"
-            )
-        return self._layout
+        start, stop = block_range(self.ncells, size, rank)
+        if self._layout is not None and self._layout[1:] != (size, rank, start, stop):
+            logger.debug("component '%s': communicator of another layout (rank %d of %d); new port arrays",
+                         self.name, rank, size)
+            if self._integrator is not None:
+                self._integrator.destroy()
+                self._integrator = None
+            self._arrays.clear()
+            self._c = self._r = None
+        self._layout = (comm, size, rank, start, stop)
 
     @property
     def distributed(self) -> bool:
@@ -345,24 +378,30 @@ class Network(msm.Component):
 
     # -- lifecycle ---------------------------------------------------------------
     def initialize(self) -> None:
-        """Set every cell to the model's initial values, compute the rates, set up the TS."""
+        """Set every cell to the model's initial values, compute the rates, set up the TS: a fresh start.
+
+        May be called again after :meth:`finalize` (a new run), on the same or
+        another communicator; ``state_in`` is zeroed and the TS's step memory
+        forgotten, so a new run repeats the first one.
+        """
+        self.finalize()
+        self._lay_out()
         ncells = self.ncells_local
         self._c = self.state.reshape(ncells, len(self.species_names))
         self._r = self.rates.reshape(ncells, self.ports["rates_out"].spec.components)
         if not (self.state.flags.c_contiguous and self.rates.flags.c_contiguous):
             raise CouplingError(f"component '{self.name}': port arrays must be C-contiguous")
         self._c[...] = self._initial
+        self.port_array("state_in")[...] = 0.0
+        self._dt_next = None
         self.compute_rates()
         comm, size, rank, start, stop = self._block()
         if self.method != "euler":
-            if self._integrator is not None:
-                self._integrator.destroy()
             prefix = re.sub(r"\W", "_", self.name) + "_"
             self._integrator = TSIntegrator(
                 self.system, self._c, comm=comm if size > 1 else None, ncells=self.ncells,
                 method=self.method, variant=self.variant, rtol=self.rtol, atol=self.atol,
                 max_steps=self.max_steps, prefix=prefix, where=f"component '{self.name}' (kinetics.network)")
-            self._dt_next = None
         logger.debug("%s: %d species, %d reactions in cells [%d, %d) of %d (rank %d of %d), %s",
                      self.name, len(self.species_names), len(self.reaction_names), start, stop,
                      self.ncells, rank, size, self.method)
@@ -431,7 +470,12 @@ class Network(msm.Component):
         self._dt_next = integrator.dt_next or self._dt_next or dt0
 
     def receive(self, port: str) -> None:
-        """Take the data received on ``state_in`` as the new state.
+        """Take the data received on ``state_in`` as the new state: only the values delivered.
+
+        When the coupling feeds only some values of ``state_in`` (e.g. one
+        species through ``target_component``), :meth:`delivered` says which;
+        the other species keep their own values (they are never reset to a
+        stale input).
 
         Raises
         ------
@@ -441,15 +485,25 @@ class Network(msm.Component):
         self.port(port)  # unknown names raise CouplingError listing the ports
         if port != "state_in":
             return
-        received = self.port_array("state_in").reshape(self.ncells_local, len(self.species_names))
-        self._check_finite(received, f"received on port 'state_in' at t={self.t!r} s",
-                           "check the component that sends it")
-        self._views()[0][...] = received
+        shape = (self.ncells_local, len(self.species_names))
+        received = self.port_array("state_in").reshape(shape)
+        mask = self.delivered("state_in")
+        c = self._views()[0]
+        if mask is None:
+            self._check_finite(received, f"received on port 'state_in' at t={self.t!r} s",
+                               "check the component that sends it")
+            c[...] = received
+        else:
+            mask = np.asarray(mask, dtype=bool).reshape(shape)
+            self._check_finite(np.where(mask, received, 0.0), f"received on port 'state_in' at t={self.t!r} s",
+                               "check the component that sends it")
+            c[mask] = received[mask]
         self.compute_rates()
 
     def save_state(self) -> dict[str, Any]:
-        """Snapshot of the time, the species, the rates and the TS's next step."""
-        return {"t": self.t, "state": self.state.copy(), "rates": self.rates.copy(), "dt_next": self._dt_next}
+        """Snapshot of the time, the species, the rates, ``state_in`` and the TS's next step."""
+        return {"t": self.t, "state": self.state.copy(), "rates": self.rates.copy(),
+                "state_in": self.port_array("state_in").copy(), "dt_next": self._dt_next}
 
     def restore_state(self, state: Any) -> None:
         """Resume from :meth:`save_state`; the port arrays are refilled in place.
@@ -460,8 +514,9 @@ class Network(msm.Component):
         try:
             self.state[...] = state["state"]
             self.rates[...] = state["rates"]
+            self.port_array("state_in")[...] = state["state_in"]
             self.t = state["t"]
-            self._dt_next = state.get("dt_next")
+            self._dt_next = state["dt_next"]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CouplingError(
                 f"component '{self.name}' (kinetics.network) cannot restore {type(state).__name__}: "
@@ -469,7 +524,10 @@ class Network(msm.Component):
             ) from None
 
     def finalize(self) -> None:
-        """Free the PETSc objects of the TS."""
+        """Free the PETSc objects of the TS; the port arrays stay readable.
+
+        :meth:`initialize` may be called again afterwards (a new run).
+        """
         if self._integrator is not None:
             self._integrator.destroy()
             self._integrator = None
@@ -488,7 +546,8 @@ class Network(msm.Component):
         Block-diagonal, one ``nspecies x nspecies`` block per cell (AIJ with block
         size ``nspecies``), rows and columns in the order of ``state_out``'s
         flat global indices; the matrix the implicit TS methods factor holds
-        ``shift*I`` minus this.
+        ``shift*I`` minus this. A new matrix every call: the caller owns it
+        (``destroy()`` it when done; :meth:`finalize` does not know it).
         """
         c, _ = self._views()
         comm, size, _, start, _ = self._block()

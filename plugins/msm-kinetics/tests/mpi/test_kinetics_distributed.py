@@ -204,12 +204,77 @@ def test_overflow_on_several_ranks_names_the_global_first_cell() -> None:
     assert len(set(WORLD.allgather(msg.replace(f" on rank {WORLD.Get_rank()}:", ":")))) == 1
 
 
-def test_changing_the_communicator_after_allocation_is_an_error() -> None:
+def test_a_new_communicator_lays_the_cells_out_again_at_initialize() -> None:
+    # A coupling gives the component a new communicator for every run: initialize()
+    # lays the cells out on it (new port arrays when the block differs) and starts afresh.
     net = make(None)
-    net.port_array("state_out")
+    early = net.port_array("state_out")
+    assert early.shape == (*SHAPE, 4)  # serial layout
+    net.initialize()
+    net.finalize()
     net.comm = WORLD
+    net.initialize()
+    start, stop = block_range(10, WORLD.Get_size(), WORLD.Get_rank())
+    assert net.cell_range == (start, stop)
     if WORLD.Get_size() > 1:
-        with pytest.raises(msm.CouplingError, match="communicator changed"):
-            net.initialize()
-    else:
-        net.initialize()  # one rank: the same layout
+        assert net.port_array("state_out").shape == (stop - start, 4)
+        assert net.port_array("state_out") is not early  # arrays for the new block
+    np.testing.assert_array_equal(gather(net, "state_out")[..., 0], 1.0)  # the model's initial A everywhere
+    net.finalize()
+
+
+def free(comm) -> None:
+    """Free a run's sub-communicator unless it is gone already (the coupling frees it after finalize)."""
+    if comm is not None and comm != MPI.COMM_NULL:
+        comm.Free()
+
+
+class Source(msm.Component):
+    """Test helper on one rank: the whole field of initial_field(), sent every window."""
+
+    dt = msm.Setting(float, default=0.05)
+    state_attributes = ()
+
+    def declare_ports(self) -> list[msm.Port]:
+        return [msm.Port.output("c_out", SHAPE, components=4)]
+
+    def initialize(self) -> None:
+        self.port_array("c_out")[...] = initial_field()
+
+    def step(self, dt: float) -> None:
+        self.port_array("c_out")[...] *= 0.5
+
+
+class Recording(Network):
+    """kinetics.network that records the communicator each initialize() gets."""
+
+    comms: list = []
+
+    def initialize(self) -> None:
+        type(self).comms.append(self.comm)
+        super().initialize()
+
+
+@pytest.mark.parametrize("method", ["euler", "bdf"])
+def test_the_same_coupling_runs_twice_with_identical_results(method: str) -> None:
+    # Each run splits new sub-communicators; the distributed network (and its TS)
+    # is rebuilt on them, and the second run repeats the first bit for bit.
+    Recording.comms = []
+    c = msm.Coupling()
+    c.add("src", Source, ranks=[0])
+    c.add("micro", Recording, model=MODEL, shape=SHAPE, method=method, **({"dt": 0.01} if method == "euler" else {}))
+    c.connect("src.c_out", "micro.state_in")
+    net = c.components["micro"]
+    runs = []
+    for _ in range(2):
+        runs.append(c.run(until=0.2, scheme=msm.Serial(window=0.05, order=["src", "micro"]), quiet=True))
+        free(net.comm)  # as the coupling does after finalize: nothing may still use it
+    assert len(Recording.comms) == 2
+    if WORLD.Get_size() > 1:
+        assert Recording.comms[1] is not Recording.comms[0]  # the second run came with a new communicator
+    for port in ("state_out", "rates_out"):
+        np.testing.assert_array_equal(runs[1]["micro"][port].values, runs[0]["micro"][port].values)
+    assert np.ptp(runs[0]["micro"]["state_out"].values[-1, ..., 2]) > 0  # cells differ: a real field
+    # after the run the port arrays still hold this rank's block of the last state
+    last = runs[1]["micro"]["state_out"].values[-1].reshape(-1)
+    np.testing.assert_array_equal(net.port_array("state_out").reshape(-1), last[net.port_indices("state_out")])

@@ -45,13 +45,28 @@ class LJFluid(msm.Component):
     Ports
     -----
     density_out, velocity_out, temperature_out, pressure_out, stress_out, counts_out (outputs)
-        Window averages per slab; coordinates: the slab centres along ``bin_axis``.
+        Window averages per slab; coordinates: the slab centres along ``bin_axis``, in σ
+        (``coord_units="sigma"``, the reduced length unit of :mod:`msm_md.units`).
     velocity_in (input, when ``constraint_bins`` is set)
         Imposed mean velocity of each constraint slab, ``(len(constraint_bins), 3)``.
     force_in (input)
         Body force on each particle in each slab, ``(n_bins, 3)``.
     boundary_pressure_in (input, when a side is ``"open"``)
         ``p0`` of the open side's boundary force.
+
+    Notes
+    -----
+    State (:meth:`save_state`): an OpenMM checkpoint - positions, velocities,
+    box, integrator variables and, as OpenMM documents for its checkpoints
+    (``CheckpointReporter``), the internal state of its random number
+    generators, i.e. of the Langevin noise - plus the step count, ``t``, the
+    port arrays, the window's thermodynamic averages, the inputs not yet
+    applied and the pending constraint shift. Window averages start afresh at
+    every :meth:`advance`.
+
+    Lifetime: :meth:`finalize` releases the OpenMM context; :meth:`initialize`
+    builds a new one from the settings (the same ``seed``), so a new run
+    repeats the first.
     """
 
     # -- the fluid ------------------------------------------------------------------
@@ -207,26 +222,27 @@ class LJFluid(msm.Component):
         axis = AXES[self.grid.axis]
         centres = {axis: self.grid.centres}
         n = self.grid.n
+        on_slabs = {"coords": centres, "coord_units": U.LENGTH}  # slab centres, in sigma
         ports = [
-            msm.Port.output("density_out", n, units=U.NUMBER_DENSITY, coords=centres,
+            msm.Port.output("density_out", n, units=U.NUMBER_DENSITY, **on_slabs,
                             doc="number density per slab (= mass density, m = 1)"),
-            msm.Port.output("velocity_out", n, components=3, units=U.VELOCITY, coords=centres,
+            msm.Port.output("velocity_out", n, components=3, units=U.VELOCITY, **on_slabs,
                             doc="mass-weighted mean velocity per slab"),
-            msm.Port.output("temperature_out", n, units=U.TEMPERATURE, coords=centres,
+            msm.Port.output("temperature_out", n, units=U.TEMPERATURE, **on_slabs,
                             doc="temperature of the velocities relative to the slab mean"),
-            msm.Port.output("pressure_out", n, units=U.PRESSURE, coords=centres,
+            msm.Port.output("pressure_out", n, units=U.PRESSURE, **on_slabs,
                             doc="trace/3 of the pressure tensor per slab"),
-            msm.Port.output("stress_out", n, components=6, units=U.PRESSURE, coords=centres,
+            msm.Port.output("stress_out", n, components=6, units=U.PRESSURE, **on_slabs,
                             doc="pressure tensor per slab, Voigt order xx yy zz yz xz xy"),
-            msm.Port.output("counts_out", n, units="1", coords=centres,
+            msm.Port.output("counts_out", n, units="1", **on_slabs,
                             doc="particle-samples per slab in the window"),
-            msm.Port.input("force_in", n, components=3, units=U.FORCE, coords=centres, required=False,
+            msm.Port.input("force_in", n, components=3, units=U.FORCE, **on_slabs, required=False,
                            doc="body force on each particle, per slab"),
         ]
         if self.constraint_bins:
             cb = {axis: self.grid.centres[list(self.constraint_bins)]}
             ports.append(msm.Port.input("velocity_in", len(self.constraint_bins), components=3,
-                                        units=U.VELOCITY, coords=cb, required=False,
+                                        units=U.VELOCITY, coords=cb, coord_units=U.LENGTH, required=False,
                                         doc="imposed mean velocity of each constraint slab"))
         if self.geometry.open_layer() is not None:
             ports.append(msm.Port.input("boundary_pressure_in", 1, units=U.PRESSURE, required=False,
