@@ -171,9 +171,15 @@ class Component:
         over its ranks overrides this and :meth:`port_array` together.
         """
         spec = self.port(name).spec
-        if self.comm is None or self.comm.Get_size() == 1 or self.comm.Get_rank() == 0:
+        array = self._arrays.get(name)
+        if array is not None:  # the layout the array was allocated with (it outlives the run's comm)
+            return np.arange(spec.size, dtype=np.int64) if array.size else np.zeros(0, dtype=np.int64)
+        if self._holds_everything():
             return np.arange(spec.size, dtype=np.int64)
         return np.zeros(0, dtype=np.int64)
+
+    def _holds_everything(self) -> bool:
+        return self.comm is None or self.comm.Get_size() == 1 or self.comm.Get_rank() == 0
 
     def port_array(self, name: str) -> np.ndarray:
         """The array behind port ``name``: allocated once (zeros), then the same object.
@@ -184,10 +190,10 @@ class Component:
         array = self._arrays.get(name)
         if array is None:
             spec = self.port(name).spec
-            if self.comm is not None and self.comm.Get_size() > 1 and self.comm.Get_rank() != 0:
-                array = np.zeros(0, dtype=spec.dtype)
-            else:
+            if self._holds_everything():
                 array = np.zeros(spec.array_shape, dtype=spec.dtype)
+            else:
+                array = np.zeros(0, dtype=spec.dtype)
             self._arrays[name] = array
         return array
 

@@ -54,7 +54,7 @@ def _mesh_points(spec: FieldSpec) -> np.ndarray | None:
     if "points" in coords:
         return np.asarray(coords["points"], dtype=float).reshape(spec.points, -1)
     axes = [np.asarray(v, dtype=float).reshape(-1) for v in coords.values()]
-    if len(axes) != len(spec.shape) or any(len(ax) != n for ax, n in zip(axes, spec.shape)):
+    if len(axes) != len(spec.shape) or any(len(ax) != n for ax, n in zip(axes, spec.shape, strict=True)):
         return None  # not a full description of the grid (checked where ports are declared)
     grids = np.meshgrid(*axes, indexing="ij")
     return np.stack([g.reshape(-1) for g in grids], axis=1)
@@ -62,7 +62,7 @@ def _mesh_points(spec: FieldSpec) -> np.ndarray | None:
 
 def _describe_mesh(points: np.ndarray) -> str:
     lo, hi = points.min(axis=0), points.max(axis=0)
-    box = " x ".join(f"[{a:.6g}, {b:.6g}]" for a, b in zip(lo, hi))
+    box = " x ".join(f"[{a:.6g}, {b:.6g}]" for a, b in zip(lo, hi, strict=True))
     return f"{points.shape[0]} points in {box}"
 
 
@@ -453,7 +453,8 @@ class Coupling:
             close = difflib.get_close_matches(port, list(comp.ports), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             have = ", ".join(f"{p.name} ({p.direction.value})" for p in comp.ports.values()) or "none"
-            raise CouplingError(f"component '{name}' ({self.keys[name]}) has no port '{port}'; its ports: {have}.{hint}")
+            raise CouplingError(
+                f"component '{name}' ({self.keys[name]}) has no port '{port}'; its ports: {have}.{hint}")
         return comp.ports[port]
 
     def _names(self, name: str, direction: Direction) -> str:

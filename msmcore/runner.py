@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from msmcore.component import Component
 from msmcore.contract import ArrayWatch, delivered_mask
 from msmcore.errors import CouplingError, MSMError
 from msmcore.field import Field
@@ -93,7 +94,7 @@ class Runner:
         self.exchange_s[name] += time.perf_counter() - t0
         if self.member[name]:
             for port in dict.fromkeys(c.target_port for c, _ in pairs):
-                self._call(name, "receive", lambda: comp.receive(port))
+                self._call(name, "receive", comp.receive, port)
 
     def transferred(self, connections: Sequence[Connection]) -> np.ndarray:
         """What the given connections deliver now (their transfers applied), concatenated.
@@ -133,7 +134,7 @@ class Runner:
             received[(conn.target, conn.target_port)] = None
         for target, port in received:
             comp = self.components[target]
-            self._call(target, "receive", lambda: comp.receive(port))
+            self._call(target, "receive", comp.receive, port)
 
     def save_states(self) -> dict[str, tuple[float, Any]]:
         """Snapshot every component this rank runs (``save_state``) and its time."""
@@ -144,7 +145,7 @@ class Runner:
         """Return every component to a snapshot of :meth:`save_states`."""
         for name, (t, state) in states.items():
             comp = self.components[name]
-            self._call(name, "restore_state", lambda: comp.restore_state(state))
+            self._call(name, "restore_state", comp.restore_state, state)
             comp.t = t
 
     def advance(self, name: str, t: float) -> None:
@@ -165,7 +166,7 @@ class Runner:
         if interpolated:
             self._advance_interpolated(name, t, interpolated)
         else:
-            self._call(name, f"advance to t={t:.6g}", lambda: comp.advance(t))
+            self._call(name, f"advance to t={t:.6g}", comp.advance, t)
         self.compute_s[name] += time.perf_counter() - t0
         self.advances[name] += 1
         if not same_time(comp.t, t, abs(t - t_before)):
@@ -201,8 +202,8 @@ class Runner:
                 flat = self.links[conn].destination.flat
                 np.multiply(self.window_start[conn], 1.0 - theta, out=flat)
                 flat += theta * ends[conn]
-                self._call(name, "receive", lambda: comp.receive(conn.target_port))
-            self._call(name, f"advance to t={t_i:.6g}", lambda: comp.advance(t_i))
+                self._call(name, "receive", comp.receive, conn.target_port)
+            self._call(name, f"advance to t={t_i:.6g}", comp.advance, t_i)
 
     # -- the run ---------------------------------------------------------------
     def run(self, scheme: Scheme) -> Result:
@@ -250,6 +251,9 @@ class Runner:
             comp.comm = sub
             comp.t = self.start
             comp._delivered = {}
+            if type(comp).port_array is Component.port_array:
+                comp._arrays = {k: v for k, v in comp._arrays.items()  # re-laid out if this rank's share changed
+                                if v.size == (comp.ports[k].spec.size if comp._holds_everything() else 0)}
             for array in comp._arrays.values():  # a fresh start, as when first allocated (a run again)
                 array[...] = 0
             t0 = time.perf_counter()
@@ -258,7 +262,7 @@ class Runner:
             self.initialize_s[name] = time.perf_counter() - t0
             comp.t = self.start
             where = self._where(name)
-            self.watches[name] = self._call(name, "port_array", lambda: ArrayWatch(comp, where))
+            self.watches[name] = self._call(name, "port_array", ArrayWatch, comp, where)
             if self.check_finite:
                 self._check_outputs(name, self.start)
         self._build_transfers()
@@ -311,12 +315,12 @@ class Runner:
             spec = comp.ports[port].spec
             where = f"{name}.{port}"
             if not self.parallel:
-                array = self._call(name, f"port_array('{port}')", lambda: comp.port_array(port))
+                array = self._call(name, f"port_array('{port}')", comp.port_array, port)
                 self.fields[key] = Field(array, spec, where)
             else:
                 if self.member[name]:
-                    array = self._call(name, f"port_array('{port}')", lambda: comp.port_array(port))
-                    indices = self._call(name, f"port_indices('{port}')", lambda: comp.port_indices(port))
+                    array = self._call(name, f"port_array('{port}')", comp.port_array, port)
+                    indices = self._call(name, f"port_indices('{port}')", comp.port_indices, port)
                 else:
                     array, indices = np.zeros(0, dtype=spec.dtype), np.zeros(0, dtype=np.int64)
                 self.fields[key] = Field(array, spec, where, comm=self.comm, indices=indices)
@@ -351,7 +355,7 @@ class Runner:
             comp = self.components[conn.target]
             self.links[conn].apply()
             if self.member[conn.target] and last[(conn.target, conn.target_port)] is conn:
-                self._call(conn.target, "receive", lambda: comp.receive(conn.target_port))
+                self._call(conn.target, "receive", comp.receive, conn.target_port)
             if conn in self.window_start:
                 self.window_start[conn][...] = self.links[conn].destination.flat
         if self.check_finite:
@@ -375,14 +379,14 @@ class Runner:
         rank = f" on rank {self.rank}" if self.parallel else ""
         return f"component '{name}' ({self.coupling.keys[name]}){rank}"
 
-    def _call(self, name: str, what: str, fn: Callable[[], Any]) -> Any:
-        """Call ``fn`` for component ``name``; an error is re-raised naming the component, call and time.
+    def _call(self, name: str, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """Call ``fn(*args)`` for component ``name``; an error is re-raised naming the component, call and time.
 
         An :class:`MSMError` keeps its class (with the context put before its
         message, once); any other exception becomes a :class:`CouplingError`.
         """
         try:
-            return fn()
+            return fn(*args)
         except MSMError as exc:
             if exc.component is not None:
                 raise

@@ -69,14 +69,14 @@ class Unit:
     dims: tuple[int, ...]
 
     def __mul__(self, other: Unit) -> Unit:
-        return Unit(self.scale * other.scale, tuple(a + b for a, b in zip(self.dims, other.dims)))
+        return Unit(self.scale * other.scale, tuple(a + b for a, b in zip(self.dims, other.dims, strict=True)))
 
     def __pow__(self, n: int) -> Unit:
         return Unit(self.scale**n, tuple(a * n for a in self.dims))
 
     def dimension(self) -> str:
         """The dimension in SI base units, e.g. ``"mol m^-3"``."""
-        parts = [f"{d}^{p}" if p != 1 else d for d, p in zip(_DIMS, self.dims) if p]
+        parts = [f"{d}^{p}" if p != 1 else d for d, p in zip(_DIMS, self.dims, strict=True) if p]
         return " ".join(parts) or "dimensionless"
 
 

@@ -10,6 +10,8 @@ import msmcore as msm
 class Counter(msm.Component):
     """Outputs the number of steps taken so far, in every cell."""
 
+    state_attributes = ()  # the count is the output port's array
+
     n = msm.Setting(int, default=3)
     dt = msm.Setting(float, default=1.0)
     units = msm.Setting(str, default="1")
@@ -27,6 +29,8 @@ class Counter(msm.Component):
 
 class Echo(msm.Component):
     """Keeps a log of the values its input held each time it advanced."""
+
+    state_attributes = ("seen", "received")
 
     n = msm.Setting(int, default=3)
     dt = msm.Setting(float, default=1.0)
@@ -51,6 +55,8 @@ class Echo(msm.Component):
 
 class Broken(msm.Component):
     """Fails, or produces NaN, at a chosen time."""
+
+    state_attributes = ()
 
     mode = msm.Setting(str, default="raise", choices=("raise", "nan"))
     at = msm.Setting(float, default=2.0)

@@ -169,7 +169,7 @@ def test_run_arguments_are_checked():
     c.connect("a.count", "b.value")
     with pytest.raises(msm.ConfigurationError, match="must end after start"):
         c.run(until=0.0)
-    with pytest.raises(msm.ConfigurationError, match="sample_every must be positive"):
+    with pytest.raises(msm.ConfigurationError, match=r"sample_every=...\) must be positive"):
         c.run(until=1.0, sample_every=0)
 
 

@@ -36,7 +36,7 @@ def grid_of(spec: FieldSpec) -> tuple[np.ndarray, ...] | None:
     if not coords or "points" in coords or len(coords) != len(spec.shape):
         return None
     axes = tuple(np.asarray(v, dtype=np.float64) for v in coords.values())
-    if all(a.ndim == 1 and a.shape[0] == n for a, n in zip(axes, spec.shape)):
+    if all(a.ndim == 1 and a.shape[0] == n for a, n in zip(axes, spec.shape, strict=True)):
         return axes
     return None
 

@@ -68,8 +68,10 @@ def _find_cycle(nodes: list[str], edges: set[tuple[str, str]]) -> list[str]:
     while True:
         prev = next(s for s, t in sorted(edges) if t == path[-1] and s in inside)
         if prev in path:
-            cycle = path[path.index(prev):]
-            return [*reversed(cycle), cycle[-1]]
+            cycle = list(reversed(path[path.index(prev):]))  # forward along the edges
+            first = min(range(len(cycle)), key=lambda i: nodes.index(cycle[i]))  # from the first added
+            cycle = cycle[first:] + cycle[:first]
+            return [*cycle, cycle[0]]
         path.append(prev)
 
 

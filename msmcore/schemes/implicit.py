@@ -78,7 +78,8 @@ class Implicit(Scheme):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                 raise ConfigurationError(f"Implicit({what}=...) must be a whole number, got {value!r}")
         if not 1 <= min_iterations <= max_iterations:
-            raise ConfigurationError(f"need 1 <= min_iterations <= max_iterations, got {min_iterations}, {max_iterations}")
+            raise ConfigurationError(
+                f"need 1 <= min_iterations <= max_iterations, got {min_iterations}, {max_iterations}")
         if acceleration is not None and not isinstance(acceleration, Acceleration):
             raise ConfigurationError(f"Implicit(acceleration=...) must be an msmcore Acceleration (e.g. "
                                      f"msm.IQNILS()), got {acceleration!r}")
@@ -96,7 +97,8 @@ class Implicit(Scheme):
         self.tolerances = {}
         for key, pair in (tolerances or {}).items():
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                raise ConfigurationError(f"Implicit tolerances['{key}'] must be a pair (rel_tol, abs_tol), got {pair!r}")
+                raise ConfigurationError(
+                    f"Implicit tolerances['{key}'] must be a pair (rel_tol, abs_tol), got {pair!r}")
             self.tolerances[str(key)] = (_tolerance(pair[0], f"tolerances['{key}'] rel_tol"),
                                          _tolerance(pair[1], f"tolerances['{key}'] abs_tol"))
         self.min_iterations, self.max_iterations = int(min_iterations), int(max_iterations)
@@ -189,7 +191,7 @@ class Implicit(Scheme):
 
     def _diverged(self, index: int, t: float, t_end: float, k: int, labels: list[str],
                   residuals: list[tuple[float, float]]) -> None:
-        detail = ", ".join(f"{lbl}: |r| = {r:.3e} (|H(x)| = {n:.3e})" for lbl, (r, n) in zip(labels, residuals))
+        detail = ", ".join(f"{lbl}: |r| = {r:.3e} (|H(x)| = {n:.3e})" for lbl, (r, n) in zip(labels, residuals, strict=True))
         message = (f"implicit coupling window {index} (t = {t:.6g} to {t_end:.6g}) did not converge in "
                    f"{k} iterations with {self.acceleration!r}; residuals: {detail}. Raise max_iterations, "
                    "loosen rel_tol/abs_tol, use a stronger acceleration, or pass on_divergence='warn'")
