@@ -236,3 +236,22 @@ def test_msm_run_in_a_subprocess_never_shows_a_traceback(tmp_path):
     proc = run_msm("run", str(path))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
     assert proc.stderr.startswith(f"msm: error: {path}:")
+
+
+@pytest.mark.slow
+def test_under_mpiexec_the_error_line_is_printed_once(tmp_path):
+    import shutil
+
+    mpiexec = shutil.which("mpiexec")
+    assert mpiexec, "mpiexec (OpenMPI) is part of the set-up"
+    path = tmp_path / "bad.yaml"
+    path.write_text("components:\n  a:\n    component: fluid.diffusion\n    shape: [4]\n    D: 1\n    dt: 0.1\n"
+                    "run: {until: yes}\n")
+    env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    proc = subprocess.run([mpiexec, "--oversubscribe", "-n", "2", sys.executable, "-m", "msmcore", "run", str(path)],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("msm: ")]
+    assert lines == [f"msm: error: {path}:7: run.until must be a number (finite, in the coupling's time units), "
+                     "got True (YAML reads yes/no/on/off as true/false)"], proc.stderr
+    assert "Traceback" not in proc.stderr
