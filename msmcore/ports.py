@@ -192,7 +192,13 @@ def _check_shape(shape: Any) -> tuple[int, ...]:
 
 
 def _check_coords(coords: Any, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
-    """Mesh coordinates checked against the shape: one 1D array per axis, or ``"points"``."""
+    """Mesh coordinates checked against the shape.
+
+    Accepted: one 1D array per axis (a tensor-product grid; fewer than the
+    axes label only the first ones), one array of ``shape`` per coordinate
+    (curvilinear, 1 to 3 coordinates), or ``{"points": (n, dim)}`` (or a 1D
+    array of ``n``) for ``n`` scattered points.
+    """
     if not isinstance(coords, Mapping):
         raise ConfigurationError(f"coords must map axis names to arrays, got {type(coords).__name__}")
     points = math.prod(shape)
@@ -204,25 +210,27 @@ def _check_coords(coords: Any, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
             array = np.asarray(values, dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"coords[{key!r}] must be numbers ({exc})") from None
+        if not np.isfinite(array).all():
+            raise ConfigurationError(f"coords[{key!r}] holds NaN or infinity")
         checked[key] = array
     if "points" in checked:
         pts = checked["points"]
-        if len(checked) != 1 or pts.ndim != 2 or pts.shape[0] != points or not 1 <= pts.shape[1] <= 3:
+        fits = (pts.ndim == 1 and pts.shape[0] == points) or (
+            pts.ndim == 2 and pts.shape[0] == points and 1 <= pts.shape[1] <= 3)
+        if len(checked) != 1 or not fits:
             raise ConfigurationError(
                 f"coords['points'] has shape {pts.shape} (with keys {sorted(checked)}), but the port has "
                 f"{points} point(s): give only coords={{'points': array of shape ({points}, dim)}}, dim 1 to 3"
             )
-    else:
-        if len(checked) > len(shape):
-            raise ConfigurationError(f"coords names {len(checked)} axes {list(checked)}, but the shape {shape} "
-                                     f"has {len(shape)}")
-        for axis, (key, array) in enumerate(checked.items()):
-            if array.shape != (shape[axis],):
-                raise ConfigurationError(
-                    f"coords[{key!r}] (axis {axis}) has shape {array.shape}, but the port has {shape[axis]} "
-                    f"point(s) on that axis (shape {shape}): give {shape[axis]} coordinates"
-                )
-    for key, array in checked.items():
-        if not np.isfinite(array).all():
-            raise ConfigurationError(f"coords[{key!r}] holds NaN or infinity")
+        return checked
+    arrays = list(checked.values())
+    per_axis = len(arrays) <= len(shape) and all(a.shape == (n,) for a, n in zip(arrays, shape))
+    curvilinear = 1 <= len(arrays) <= 3 and all(a.shape == shape for a in arrays)
+    if not (per_axis or curvilinear):
+        shapes = {k: a.shape for k, a in checked.items()}
+        raise ConfigurationError(
+            f"coords {shapes} do not fit the port shape {shape}: give one 1D array per axis with lengths "
+            f"{shape} (e.g. {shape[0]} coordinates for axis 0), arrays of shape {shape} per coordinate "
+            f"(curvilinear), or coords={{'points': array of shape ({points}, dim)}}"
+        )
     return checked

@@ -130,10 +130,18 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _axis_coords(port: Port) -> dict[str, np.ndarray]:
+    """The port's per-axis (1D) mesh coordinates; none for scattered points or curvilinear coordinates."""
+    coords = {k: np.asarray(v) for k, v in (port.spec.coords or {}).items() if k != "points"}
+    if all(v.ndim == 1 for v in coords.values()):
+        return coords
+    return {}
+
+
 def _dims(port: Port) -> tuple[str, ...]:
     """The port's own dimension names: mesh axes (or ``<port>_dim<i>``), then ``value_dim``."""
     spec = port.spec
-    names = [k for k in (spec.coords or {}) if k != "points"]
+    names = list(_axis_coords(port))
     dims = [names[i] if i < len(names) else f"{port.name}_dim{i}" for i in range(len(spec.shape))]
     if spec.components != 1:
         dims.append(spec.value_dim or f"{port.name}_component")
@@ -177,7 +185,7 @@ class _Labels:
     def port_dims(self, port: Port) -> tuple[str, ...]:
         """The dimensions of ``port``'s data after ``time``, with their coordinates recorded."""
         spec = port.spec
-        given = {k: np.asarray(v) for k, v in (spec.coords or {}).items() if k != "points"}
+        given = _axis_coords(port)
         mesh_attrs = {"units": spec.coord_units} if spec.coord_units else {}
         dims = []
         for i, dim in enumerate(_dims(port)):
@@ -187,10 +195,15 @@ class _Labels:
                 names = np.asarray(spec.value_names, dtype=str) if spec.value_names else None
                 dims.append(self.dim(port.name, dim, spec.components, names,
                                      {"long_name": f"values per point of {port.name}"}))
-        if spec.coords and "points" in spec.coords:
-            pts = np.asarray(spec.coords["points"])
-            axis = self.dim(port.name, f"{port.name}_axis", pts.shape[1], None, {})
-            self.coords[f"{port.name}_points"] = ((dims[0], axis), pts, mesh_attrs)
+        mesh = dims[: len(spec.shape)]
+        for key, values in (spec.coords or {}).items():
+            values = np.asarray(values)
+            if key == "points":  # scattered points: (n, dim), or (n,) on a line
+                axes = (mesh[0],) if values.ndim == 1 else \
+                    (mesh[0], self.dim(port.name, f"{port.name}_axis", values.shape[1], None, {}))
+                self.coords[f"{port.name}_points"] = (axes, values, mesh_attrs)
+            elif key not in given:  # curvilinear: one array of the port's shape per coordinate
+                self.coords[f"{port.name}_{key}"] = (tuple(mesh), values, mesh_attrs)
         return tuple(dims)
 
 

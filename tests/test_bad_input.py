@@ -285,8 +285,9 @@ def test_port_descriptions_are_validated():
 
 
 @pytest.mark.parametrize(("coords", "message"), [
-    ({"x": np.arange(4.0)}, r"port 'u': coords\['x'\] \(axis 0\) has shape \(4,\), but the port has 3 point"),
-    ({"x": np.arange(3.0), "y": np.arange(2.0)}, r"coords names 2 axes"),
+    ({"x": np.arange(4.0)}, r"port 'u': coords \{'x': \(4,\)\} do not fit the port shape \(3,\): give one 1D "
+                            r"array per axis with lengths \(3,\)"),
+    ({"x": np.arange(3.0), "y": np.arange(2.0)}, r"coords \{'x': \(3,\), 'y': \(2,\)\} do not fit"),
     ({"points": np.zeros((4, 2))}, r"coords\['points'\] has shape \(4, 2\).*3 point"),
     ({"x": ["a", "b", "c"]}, r"coords\['x'\] must be numbers"),
     ({"x": [0.0, np.nan, 1.0]}, r"coords\['x'\] holds NaN"),
@@ -300,8 +301,15 @@ def test_coordinates_must_fit_the_shape_when_the_port_is_made(coords, message):
 def test_good_coordinates_are_kept():
     port = msm.Port.output("u", (3, 2), coords={"x": [0, 1, 2], "y": [0.5, 1.5]})
     assert port.spec.coords["x"].tolist() == [0.0, 1.0, 2.0]
+    assert msm.Port.output("first", (3, 2), coords={"x": [0, 1, 2]}).spec.coords["x"].shape == (3,)
     pts = msm.Port.output("p", 4, coords={"points": np.zeros((4, 2))})
     assert pts.spec.coords["points"].shape == (4, 2)
+    assert msm.Port.output("p", 4, coords={"points": np.arange(4.0)}).spec.coords["points"].shape == (4,)
+    X, Y = np.meshgrid(np.arange(3.0), np.arange(2.0), indexing="ij")
+    curvilinear = msm.Port.output("c", (3, 2), coords={"x": X + 0.1 * Y, "y": Y})
+    assert curvilinear.spec.coords["x"].shape == (3, 2)
+    with pytest.raises(msm.ConfigurationError, match="do not fit the port shape"):
+        msm.Port.output("c", (3, 2), coords={"x": X, "y": Y.T})
 
 
 @pytest.mark.parametrize(("make", "message"), [

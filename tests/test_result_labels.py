@@ -80,10 +80,13 @@ class TwoMeshes(msm.Component):
     dt = msm.Setting(float, default=1.0)
 
     def declare_ports(self):
+        X, Y = np.meshgrid(np.arange(3.0), np.arange(2.0), indexing="ij")
         return [msm.Port.output("fine", 4, coords={"x": np.linspace(0, 1, 4)}),
                 msm.Port.output("coarse", 2, coords={"x": np.linspace(0, 1, 2)}),
                 msm.Port.output("shifted", 4, coords={"x": np.linspace(0, 1, 4) + 1.0}),
-                msm.Port.output("cloud", 3, coords={"points": np.arange(6.0).reshape(3, 2)}, coord_units="m")]
+                msm.Port.output("cloud", 3, coords={"points": np.arange(6.0).reshape(3, 2)}, coord_units="m"),
+                msm.Port.output("line", 3, coords={"points": np.arange(3.0)}),
+                msm.Port.output("curved", (3, 2), coords={"x": X + 0.1 * Y, "y": Y}, coord_units="m")]
 
     def step(self, dt):
         pass
@@ -95,6 +98,9 @@ def test_clashing_dimension_names_get_the_port_prefix_instead_of_an_xarray_error
     assert ds["coarse"].dims == ("time", "coarse_x") and ds["coarse_x"].size == 2
     assert ds["shifted"].dims == ("time", "shifted_x") and ds["shifted_x"].values[0] == pytest.approx(1.0)
     assert ds["cloud_points"].shape == (3, 2) and ds["cloud_points"].attrs["units"] == "m"
+    assert ds["line_points"].dims == ("line_dim0",)
+    assert ds["curved"].dims == ("time", "curved_dim0", "curved_dim1")
+    assert ds["curved_x"].dims == ("curved_dim0", "curved_dim1") and ds["curved_x"].attrs["units"] == "m"
     back = Result.from_netcdf(Result({"s": ds}, {"s": {}}).to_netcdf(tmp_path / "m.nc"))
     assert back["s"]["cloud_points"].values.tolist() == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
 
