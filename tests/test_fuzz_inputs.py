@@ -153,7 +153,8 @@ def connection_items(draw):
         return f"{src} -> {dst}"
     if kind == 1:
         return draw(st.one_of(st.text(max_size=12), VALUES))
-    item = {"from": src, "to": dst}
+    item = {"from": src, "to": dst} if kind == 2 else {"from": "a.count", "to": draw(st.sampled_from(["b.value",
+                                                                                                   "a.feed"]))}
     for key in draw(st.lists(st.sampled_from(["interpolate", "mapping", "conservative", "basis", "support_radius",
                                               "source_component", "target_component", "polynomial", "bogus"]),
                              max_size=3, unique=True)):
@@ -354,11 +355,14 @@ def test_scheme_arguments(cls, args):
 
 
 @settings(FUZZ, max_examples=150)
-@given(src=st.one_of(st.builds(lambda n, p: f"{n}.{p}", NAMES, PORTS), SCALARS),
-       dst=st.one_of(st.builds(lambda n, p: f"{n}.{p}", NAMES, PORTS), SCALARS),
+@given(src=st.one_of(st.just("a.count"), st.just("a.count"), st.builds(lambda n, p: f"{n}.{p}", NAMES, PORTS),
+                    SCALARS),
+       dst=st.one_of(st.just("b.value"), st.just("a.feed"), st.builds(lambda n, p: f"{n}.{p}", NAMES, PORTS),
+                     SCALARS),
        options=st.dictionaries(st.sampled_from(["interpolate", "mapping", "conservative", "source_component",
-                                                "target_component"]),
-                               st.one_of(st.sampled_from(["nearest", "linear", "rbf"]), SCALARS), max_size=2))
+                                                "target_component", "basis", "support_radius"]),
+                               st.one_of(st.sampled_from(["nearest", "linear", "rbf", "identity"]), SCALARS),
+                               max_size=2))
 def test_connect(src, dst, options):
     c = msm.Coupling()
     c.add("a", Counter)
