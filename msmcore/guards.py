@@ -33,7 +33,7 @@ def _large_numbers(value: Any, depth: int = 0) -> bool:
     if isinstance(value, bool):
         return False
     if isinstance(value, numbers.Real):
-        return abs(value) >= 1e6
+        return bool(abs(float(value)) >= 1e6) if not isinstance(value, int) else abs(value) >= 10**6
     if depth < 3 and isinstance(value, (list, tuple)):
         return any(_large_numbers(v, depth + 1) for v in value[:16])
     if depth < 3 and isinstance(value, Mapping):

@@ -7,7 +7,7 @@ import logging
 import math
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -271,7 +271,7 @@ class Result(Mapping[str, xr.Dataset]):
         path = Path(path)
         if self.rank != 0:
             return path
-        mode = "w"
+        mode: Literal["w", "a"] = "w"
         for name, ds in self.datasets.items():
             attrs = dict(ds.attrs)
             attrs["timings"] = json.dumps(self.timings.get(name, {}))

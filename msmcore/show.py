@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,7 @@ class ComponentDescription:
         if self.description:
             lines.append(self.description)
         lines += ["", "Settings (* required):"]
-        rows = [("NAME", "TYPE", "DEFAULT", "ALLOWED", "UNITS", "DOC")]
+        rows: list[tuple[str, ...]] = [("NAME", "TYPE", "DEFAULT", "ALLOWED", "UNITS", "DOC")]
         for s in self.settings:
             allowed = _allowed(s)
             default = "" if s["required"] else _text(s["default"])
@@ -119,7 +119,7 @@ def _text(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 4] + " ..."
 
 
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
+def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     return ["  " + "  ".join(f"{c:<{w}}" for c, w in zip(r, widths)) + "  " + r[-1] for r in rows]
 

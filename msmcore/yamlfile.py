@@ -214,8 +214,8 @@ def read_yaml(path: str | Path) -> Any:
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else "?"
-        raise ConfigurationError(f"{where}:{line}: invalid YAML: {exc.problem or exc}") from None
+        at = str(mark.line + 1) if mark else "?"
+        raise ConfigurationError(f"{where}:{at}: invalid YAML: {exc.problem or exc}") from None
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
         raise ConfigurationError(f"{where}:{line}: invalid YAML: character {exc.character:#06x} is not "
