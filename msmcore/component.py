@@ -142,8 +142,22 @@ class Component:
     def ports(self) -> dict[str, Port]:
         """Ports by name (from :meth:`declare_ports`, evaluated once)."""
         if self._ports is None:
+            from collections.abc import Iterable
+
+            where = f"component '{self.name}' ({type(self).__name__})"
+            declared = self.declare_ports()
+            if isinstance(declared, (str, bytes, Port)) or not isinstance(declared, Iterable):
+                raise ConfigurationError(
+                    f"{where}: declare_ports() must return a list of msmcore.Port, got "
+                    f"{type(declared).__name__}; end it with e.g. return [msm.Port.output('u_out', 10)]"
+                )
             ports: dict[str, Port] = {}
-            for port in self.declare_ports():
+            for i, port in enumerate(declared):
+                if not isinstance(port, Port):
+                    raise ConfigurationError(
+                        f"{where}: declare_ports() item {i} is a {type(port).__name__}, not an msmcore.Port; "
+                        "build ports with msm.Port.input(...) and msm.Port.output(...)"
+                    )
                 if port.name in ports:
                     raise ConfigurationError(f"component '{self.name}' declares port '{port.name}' twice")
                 ports[port.name] = port

@@ -25,24 +25,33 @@
       sample_every: 2.469136e-6          # optional
       out: rd.nc                         # optional, relative to this file
 
-Files are read with ``yaml.safe_load`` semantics; every error names the file,
-the line and the key.
+A component may also be a class in the user's own Python file or module::
+
+      growth:
+        component: {python: mymodels.py:Logistic}   # relative to this file; or pkg.module:Class
+
+Files are read with ``yaml.safe_load`` semantics, bounded in size and alias
+expansion (:mod:`msmcore.yamlfile`); every error names the file, the line and
+the key.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import numbers
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from msmcore.acceleration import IQNILS, Acceleration, Aitken, ConstantRelaxation, NoAcceleration
+from msmcore.component import Component
 from msmcore.coupling import Coupling
 from msmcore.errors import ConfigurationError, MSMError
-from msmcore.acceleration import IQNILS, Acceleration, Aitken, ConstantRelaxation, NoAcceleration
 from msmcore.schemes import Implicit, MacroMicro, Parallel, Scheme, Serial
+from msmcore.usercode import load_component_class
+from msmcore.yamlfile import LineList, LineMap, plain, read_yaml
 
 __all__ = ["Config", "load_config"]
 
@@ -67,61 +76,8 @@ _ACCELERATIONS: dict[str, type[Acceleration]] = {
 _CONNECTION_KEYS = {"from", "to", "interpolate", "mapping", "conservative", "basis", "support_radius",
                     "source_component", "target_component",
                     "polynomial"}
-
-
-class _Map(dict):  # type: ignore[type-arg]
-    """A mapping that remembers the line of each key (1-based)."""
-
-    line: int = 0
-    lines: dict[Any, int]
-
-
-class _Seq(list):  # type: ignore[type-arg]
-    """A sequence that remembers the line of each item (1-based)."""
-
-    line: int = 0
-    lines: list[int]
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, line: int, key: Any) -> None:
-        super().__init__(f"key '{key}' appears twice")
-        self.line = line
-
-
-class _LineLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that records line numbers."""
-
-
-def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)
-    result = _Map()
-    result.line = node.start_mark.line + 1
-    result.lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in result:
-            raise _DuplicateKey(key_node.start_mark.line + 1, key)
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.lines[key] = key_node.start_mark.line + 1
-    return result
-
-
-def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> _Seq:
-    result = _Seq(loader.construct_object(n, deep=True) for n in node.value)
-    result.line = node.start_mark.line + 1
-    result.lines = [n.start_mark.line + 1 for n in node.value]
-    return result
-
-
-# YAML 1.1 (PyYAML) reads 4.05e4 and 1e-6 as strings; read them as floats, as YAML 1.2 does.
-_LineLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."),
-)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+#: Keys of a component entry that are not settings: placement, handed to Coupling.add as keywords.
+_PLACEMENT = {"ranks", "nprocs"}
 
 
 @dataclass
@@ -152,72 +108,29 @@ def load_config(path: str | Path, *, coupling: Coupling | None = None) -> Config
     """
     path = Path(path)
     where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read configuration {where}: {exc.strerror}") from None
-    try:
-        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else "?"
-        raise ConfigurationError(f"{where}:{line}: invalid YAML: {exc.problem or exc}") from None
-    except _DuplicateKey as exc:
-        raise ConfigurationError(f"{where}:{exc.line}: {exc}") from None
-    if not isinstance(doc, _Map):
+    doc = read_yaml(path)
+    if not isinstance(doc, LineMap):
         raise ConfigurationError(f"{where}: the file must hold a mapping with keys {sorted(_TOP)}")
     _check_keys(doc, _TOP, {"components"}, where, "top level")
 
     coupling = coupling or Coupling()
     comps = doc["components"]
-    if not isinstance(comps, _Map) or not comps:
+    if not isinstance(comps, LineMap) or not comps:
         raise ConfigurationError(f"{where}:{doc.lines['components']}: 'components' must map names to components")
     for name, spec in comps.items():
-        line = comps.lines[name]
-        if not isinstance(spec, _Map) or "component" not in spec:
-            raise ConfigurationError(
-                f"{where}:{line}: components.{name} must be a mapping with a 'component' key "
-                "(e.g. component: fluid.diffusion) and its settings"
-            )
-        settings = {k: _plain(v) for k, v in spec.items() if k != "component"}
-        try:
-            coupling.add(str(name), str(spec["component"]), **settings)
-        except MSMError as exc:
-            key = re.search(r"setting(?:\(s\))? '([^']+)'", str(exc))
-            at = spec.lines.get(key.group(1), line) if key else spec.lines.get("component", line)
-            raise ConfigurationError(f"{where}:{at}: components.{name}: {exc}") from exc
+        _add_component(coupling, name, spec, comps.lines[name], path)
 
-    conns = doc.get("connections") or _Seq()
-    if not isinstance(conns, list):
+    conns = doc.get("connections")
+    if conns is None:
+        conns = LineList()
+        conns.lines = []
+    if not isinstance(conns, LineList):
         raise ConfigurationError(f"{where}:{doc.lines['connections']}: 'connections' must be a list")
     for i, item in enumerate(conns):
-        line = conns.lines[i] if isinstance(conns, _Seq) else doc.lines["connections"]
-        options: dict[str, Any] = {}
-        if isinstance(item, str) and "->" in item:
-            source, target = (s.strip() for s in item.split("->", 1))
-        elif isinstance(item, dict) and {"from", "to"} <= set(item) <= _CONNECTION_KEYS:
-            source, target = str(item["from"]), str(item["to"])
-            options = {k: _plain(v) for k, v in item.items() if k not in ("from", "to")}
-        else:
-            raise ConfigurationError(
-                f"{where}:{line}: connections[{i}] must be 'comp.port -> comp.port' or "
-                f"{{from: comp.port, to: comp.port}} with optional keys {sorted(_CONNECTION_KEYS - {'from', 'to'})}"
-            )
-        try:
-            coupling.connect(source, target, **options)
-        except MSMError as exc:
-            raise ConfigurationError(f"{where}:{line}: connections[{i}]: {exc}") from exc
+        _connect(coupling, i, item, conns.lines[i], where)
 
     scheme = _scheme(doc.get("scheme"), doc.lines.get("scheme", 0), where)
-    run = doc.get("run", _Map())
-    if not isinstance(run, _Map):
-        raise ConfigurationError(f"{where}:{doc.lines['run']}: 'run' must be a mapping")
-    _check_keys(run, _RUN, {"until"}, where, "run", doc.lines.get("run", 0))
-    options = {k: _plain(v) for k, v in run.items() if k != "out"}
-    for key in ("until", "start", "sample_every"):
-        if key in options and not isinstance(options[key], (int, float)):
-            raise ConfigurationError(f"{where}:{run.lines[key]}: run.{key} must be a number, got {options[key]!r}")
-    out = (path.parent / str(run["out"])) if "out" in run else None
+    options, out = _run_options(doc, path)
     try:
         coupling.validate(scheme)
     except MSMError as exc:
@@ -225,58 +138,204 @@ def load_config(path: str | Path, *, coupling: Coupling | None = None) -> Config
     return Config(path, coupling, scheme, options, out)
 
 
+def _add_component(coupling: Coupling, name: Any, spec: Any, line: int, path: Path) -> None:
+    where = str(path)
+    if not isinstance(name, str):
+        raise ConfigurationError(f"{where}:{line}: component names must be text, got {name!r}; "
+                                 "write e.g. 'macro:'")
+    if not isinstance(spec, LineMap) or "component" not in spec:
+        raise ConfigurationError(
+            f"{where}:{line}: components.{name} must be a mapping with a 'component' key "
+            "(e.g. component: fluid.diffusion) and its settings"
+        )
+    for key in spec:
+        if not isinstance(key, str):
+            raise ConfigurationError(
+                f"{where}:{spec.lines[key]}: components.{name}: setting names must be text, got {key!r}"
+                + (" (YAML reads an empty or '~'/'null' key as null)" if key is None else "")
+                + "; write the setting's name, e.g. 'dt: 0.01'"
+            )
+    if "name" in spec:
+        raise ConfigurationError(f"{where}:{spec.lines['name']}: components.{name}: 'name' is not a setting: "
+                                 f"the component's name is its key under 'components' ('{name}')")
+    component = _component_ref(spec["component"], spec.lines["component"], name, path)
+    settings = {k: plain(v) for k, v in spec.items() if k != "component"}
+    try:
+        coupling.add(name, component, **settings)
+    except MSMError as exc:
+        key = re.search(r"setting(?:\(s\))? '([^']+)'", str(exc))
+        at = spec.lines.get(key.group(1), line) if key else spec.lines.get("component", line)
+        raise ConfigurationError(f"{where}:{at}: components.{name}: {exc}") from exc
+
+
+def _component_ref(value: Any, line: int, name: str, path: Path) -> str | type[Component]:
+    """A registered key, or the class a ``{python: file.py:Class}`` entry names."""
+    where = f"{path}:{line}: components.{name}.component"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, LineMap) and set(value) == {"python"}:
+        try:
+            return load_component_class(value["python"], path.parent)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{where}: {exc}") from exc
+    raise ConfigurationError(f"{where} must be a registered key (e.g. fluid.diffusion; `msm plugins` lists "
+                             f"them) or {{python: mymodels.py:ClassName}}, got {plain(value)!r}")
+
+
+def _connect(coupling: Coupling, i: int, item: Any, line: int, where: str) -> None:
+    options: dict[str, Any] = {}
+    if isinstance(item, str) and "->" in item:
+        source, target = (s.strip() for s in item.split("->", 1))
+    elif isinstance(item, dict) and all(isinstance(k, str) for k in item) \
+            and {"from", "to"} <= set(item) <= _CONNECTION_KEYS:
+        source, target = item["from"], item["to"]
+        if not isinstance(source, str) or not isinstance(target, str):
+            raise ConfigurationError(f"{where}:{line}: connections[{i}]: 'from' and 'to' must be "
+                                     "'component.port' text")
+        options = {k: plain(v) for k, v in item.items() if k not in ("from", "to")}
+        for key, value in options.items():
+            problem = _connection_option_problem(key, value)
+            if problem:
+                at = item.lines.get(key, line) if isinstance(item, LineMap) else line
+                raise ConfigurationError(f"{where}:{at}: connections[{i}].{key} {problem}, got {value!r}")
+    else:
+        raise ConfigurationError(
+            f"{where}:{line}: connections[{i}] must be 'comp.port -> comp.port' or "
+            f"{{from: comp.port, to: comp.port}} with optional keys {sorted(_CONNECTION_KEYS - {'from', 'to'})}"
+        )
+    try:
+        coupling.connect(source, target, **options)
+    except MSMError as exc:
+        raise ConfigurationError(f"{where}:{line}: connections[{i}]: {exc}") from exc
+
+
+def _connection_option_problem(key: str, value: Any) -> str | None:
+    if key in ("interpolate", "conservative", "polynomial"):
+        return None if isinstance(value, bool) else "must be true or false"
+    if key in ("source_component", "target_component"):
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        return None if ok else "must be a whole number >= 0 (the index of a value per point)"
+    if key in ("mapping", "basis"):
+        return None if isinstance(value, str) else "must be text"
+    if key == "support_radius":
+        return None if _is_number(value) and value > 0 else "must be a positive number"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    """A finite real number (not a bool; an int too large for a float is not finite)."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _run_options(doc: LineMap, path: Path) -> tuple[dict[str, Any], Path | None]:
+    where = str(path)
+    run = doc.get("run", LineMap())
+    if not isinstance(run, LineMap):
+        raise ConfigurationError(f"{where}:{doc.lines['run']}: 'run' must be a mapping")
+    if not hasattr(run, "lines"):
+        run.lines = {}
+    _check_keys(run, _RUN, {"until"}, where, "run", doc.lines.get("run", 0))
+    options = {k: plain(v) for k, v in run.items() if k != "out"}
+    for key in ("until", "start", "sample_every"):
+        if key in options and not _is_number(options[key]):
+            value = options[key]
+            hint = " (YAML reads yes/no/on/off as true/false)" if isinstance(value, bool) else ""
+            raise ConfigurationError(f"{where}:{run.lines[key]}: run.{key} must be a number (finite, in the "
+                                     f"coupling's time units), got {value!r}{hint}")
+    if "sample_every" in options and not options["sample_every"] > 0:
+        raise ConfigurationError(f"{where}:{run.lines['sample_every']}: run.sample_every must be positive, "
+                                 f"got {options['sample_every']!r}")
+    if not options["until"] > options.get("start", 0.0):
+        raise ConfigurationError(f"{where}:{run.lines['until']}: run.until ({options['until']!r}) must be after "
+                                 f"run.start ({options.get('start', 0.0)!r})")
+    for key in ("quiet", "check_finite"):
+        if key in options and not isinstance(options[key], bool):
+            raise ConfigurationError(f"{where}:{run.lines[key]}: run.{key} must be true or false, "
+                                     f"got {options[key]!r}")
+    out = None
+    if "out" in run:
+        if not isinstance(run["out"], str) or not run["out"].strip():
+            raise ConfigurationError(f"{where}:{run.lines['out']}: run.out must be a file name, got {run['out']!r}")
+        out = path.parent / run["out"]
+    return options, out
+
+
 def _scheme(spec: Any, line: int, where: str) -> Scheme:
     if spec is None:
         return Serial()
     if isinstance(spec, str):
-        spec = _Map(type=spec)
+        spec = LineMap(type=spec)
         spec.lines, spec.line = {"type": line}, line
-    if not isinstance(spec, _Map) or "type" not in spec:
+    if not isinstance(spec, LineMap) or "type" not in spec:
         raise ConfigurationError(f"{where}:{line}: 'scheme' needs a 'type': one of {sorted(_SCHEMES)}")
     kind = str(spec["type"]).lower().replace("_", "-")
     if kind not in _SCHEMES:
-        raise ConfigurationError(f"{where}:{spec.lines['type']}: scheme.type '{spec['type']}' is not one of {sorted(_SCHEMES)}")
+        raise ConfigurationError(f"{where}:{spec.lines['type']}: scheme.type '{spec['type']}' is not one of "
+                                 f"{sorted(_SCHEMES)}")
     cls, required, optional = _SCHEMES[kind]
-    args = {k: _plain(v) for k, v in spec.items() if k != "type"}
     _check_keys(spec, required | optional | {"type"}, required | {"type"}, where, "scheme", line)
+    args = {k: plain(v) for k, v in spec.items() if k != "type"}
     if "acceleration" in args:
         args["acceleration"] = _acceleration(spec["acceleration"], spec.lines["acceleration"], where)
     if "tolerances" in args:
-        args["tolerances"] = {k: tuple(v) for k, v in args["tolerances"].items()}
+        args["tolerances"] = _tolerances(args["tolerances"], spec.lines["tolerances"], where)
     try:
         return cls(**args)
     except (TypeError, MSMError) as exc:
-        raise ConfigurationError(f"{where}:{line}: scheme: {exc}") from exc
+        raise ConfigurationError(f"{where}:{_line_of(spec, exc, line)}: scheme: {exc}") from exc
+
+
+def _line_of(spec: LineMap, exc: Exception, default: int) -> int:
+    """The line of the first key of ``spec`` that the message of ``exc`` names (``key=`` or ``'key'``)."""
+    text = str(exc)
+    for key in spec:
+        if isinstance(key, str) and (f"{key}=" in text or f"'{key}'" in text or f" {key} " in text):
+            return spec.lines[key]
+    return default
+
+
+def _tolerances(value: Any, line: int, where: str) -> dict[str, tuple[Any, ...]]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ConfigurationError(f"{where}:{line}: scheme.tolerances must map 'component.port' to "
+                                 f"[rel_tol, abs_tol], got {value!r}")
+    out = {}
+    for key, pair in value.items():
+        if not isinstance(pair, list):
+            raise ConfigurationError(f"{where}:{line}: scheme.tolerances.{key} must be [rel_tol, abs_tol], "
+                                     f"got {pair!r}")
+        out[key] = tuple(pair)
+    return out
 
 
 def _acceleration(spec: Any, line: int, where: str) -> Acceleration:
     if isinstance(spec, str):
         spec = {"type": spec}
     if not isinstance(spec, dict) or "type" not in spec:
-        raise ConfigurationError(f"{where}:{line}: scheme.acceleration needs a 'type': one of {sorted(_ACCELERATIONS)}")
+        raise ConfigurationError(f"{where}:{line}: scheme.acceleration needs a 'type': one of "
+                                 f"{sorted(_ACCELERATIONS)}")
     kind = str(spec["type"]).lower().replace("_", "-")
     if kind not in _ACCELERATIONS:
-        raise ConfigurationError(f"{where}:{line}: acceleration type '{spec['type']}' is not one of {sorted(_ACCELERATIONS)}")
+        raise ConfigurationError(f"{where}:{line}: acceleration type '{spec['type']}' is not one of "
+                                 f"{sorted(_ACCELERATIONS)}")
+    bad = [k for k in spec if not isinstance(k, str)]
+    if bad:
+        raise ConfigurationError(f"{where}:{line}: scheme.acceleration: option names must be text, got {bad[0]!r}")
     try:
-        return _ACCELERATIONS[kind](**{k: _plain(v) for k, v in spec.items() if k != "type"})
+        return _ACCELERATIONS[kind](**{k: plain(v) for k, v in spec.items() if k != "type"})
     except (TypeError, MSMError) as exc:
         raise ConfigurationError(f"{where}:{line}: scheme.acceleration: {exc}") from exc
 
 
-def _check_keys(mapping: _Map, allowed: set[str], required: set[str], where: str, what: str,
+def _check_keys(mapping: LineMap, allowed: set[str], required: set[str], where: str, what: str,
                 line: int | None = None) -> None:
     for key in mapping:
         if key not in allowed:
-            raise ConfigurationError(f"{where}:{mapping.lines[key]}: unknown key '{key}' in {what}; "
+            raise ConfigurationError(f"{where}:{mapping.lines[key]}: unknown key {key!r} in {what}; "
                                      f"allowed: {', '.join(sorted(allowed))}")
     for key in sorted(required - set(mapping)):
         raise ConfigurationError(f"{where}:{line or mapping.line}: {what} is missing the key '{key}'")
-
-
-def _plain(value: Any) -> Any:
-    """Line-tracking containers back to plain dicts and lists."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

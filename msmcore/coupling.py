@@ -21,6 +21,7 @@ import numpy as np
 
 from msmcore.component import Component
 from msmcore.errors import ConfigurationError, CouplingError, MSMError
+from msmcore.guards import check_placement, check_port_sizes, check_time_units, guarded
 from msmcore.placement import parent_comm, resolve_ranks
 from msmcore.plugins import PluginRegistry, get_registry
 from msmcore.ports import Direction, FieldSpec, Port
@@ -138,6 +139,9 @@ class Coupling:
         assumes ``COMM_WORLD``: components get sub-communicators of this one.
     registry
         Where component keys are looked up; the process-wide registry by default.
+    time_units
+        Units of the coupling's time (``until``, windows, every ``dt``);
+        recorded as ``attrs["units"]`` of the results' ``time`` coordinate.
 
     Examples
     --------
@@ -149,7 +153,9 @@ class Coupling:
     >>> res = c.run(until=1.25e-4, scheme=msm.MacroMicro("macro", "micro", horizon=2.5e-6))
     """
 
-    def __init__(self, comm: Any = None, *, registry: PluginRegistry | None = None) -> None:
+    def __init__(self, comm: Any = None, *, registry: PluginRegistry | None = None, time_units: str = "s") -> None:
+        #: Units of the coupling's time (``until``, windows, every ``dt``), recorded on results' ``time``.
+        self.time_units = check_time_units(time_units)
         self.comm = parent_comm(comm)
         self.size = self.comm.Get_size()
         self.registry = registry or get_registry()
@@ -187,22 +193,36 @@ class Coupling:
             )
         if name in self.components:
             raise ConfigurationError(f"a component named '{name}' is already in this coupling")
+        check_placement(name, ranks, nprocs)
         if isinstance(component, Component):
             if settings:
                 raise ConfigurationError(f"component '{name}' is already built; pass settings to its constructor")
             instance, key = component, type(component).__name__
             instance.name = name
-        elif isinstance(component, str):
-            key = component
-            instance = self.registry.create(component, name=name, **settings)
-        elif callable(component):
-            key = getattr(component, "__name__", repr(component))
-            instance = component(name=name, **settings)
         else:
-            raise ConfigurationError(f"component '{name}': expected a key, a Component class or instance")
+            if isinstance(component, str):
+                key = component
+                factory = self.registry.get(component).factory
+            elif isinstance(component, type) and not issubclass(component, Component):
+                raise ConfigurationError(
+                    f"component '{name}': {component.__module__}.{component.__qualname__} is a class but not a "
+                    "subclass of msmcore.Component; derive it from msm.Component (class "
+                    f"{component.__name__}(msm.Component): ...), or pass a registered key such as 'fluid.diffusion'"
+                )
+            elif callable(component):
+                key, factory = getattr(component, "__name__", repr(component)), component
+            else:
+                raise ConfigurationError(
+                    f"component '{name}': expected a registered key (e.g. 'fluid.diffusion'), a Component "
+                    f"subclass or a built Component, got {type(component).__name__} {component!r:.80}"
+                )
+            instance = guarded(name, key, "being built", settings, lambda: factory(name=name, **settings))
         if not isinstance(instance, Component):
-            raise ConfigurationError(f"component '{name}' ({key}) did not build an msmcore.Component")
-        _ = instance.ports  # declare ports now: errors surface at add time
+            raise ConfigurationError(f"component '{name}' ({key}) did not build an msmcore.Component "
+                                     f"(got {type(instance).__name__})")
+        # declare ports now: errors surface at add time
+        ports = guarded(name, key, "declaring its ports", settings, lambda: instance.ports)
+        check_port_sizes(name, key, ports, settings)
         self.placement[name] = resolve_ranks(name, ranks, nprocs, self.size)
         self.components[name] = instance
         self.keys[name] = key

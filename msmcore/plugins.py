@@ -14,7 +14,12 @@ and the result is cached until :meth:`PluginRegistry.reload`. A plugin that
 fails to import or to register warns with :class:`PluginWarning`, naming the
 distribution and the error, and the other plugins still load. Two sources
 registering the same key raise :class:`~msmcore.errors.DuplicateComponentError`
-naming both.
+naming both. A script registering a key a plugin already provides gets that
+error at once, from :meth:`PluginRegistry.register` (which runs discovery to
+find out), unless it passes ``replace=True`` to shadow the plugin's component;
+the registry is left as it was, so every other key keeps working. A plugin
+added later with a key a script registered keeps the key, and the script's
+registration is dropped with a :class:`PluginWarning`.
 
 Environment switches, read at discovery time:
 
@@ -262,8 +267,20 @@ class PluginRegistry:
             One line for ``msm plugins``; defaults to the docstring's first line.
         replace
             Allow overriding a key an installed plugin already provides.
+
+        Raises
+        ------
+        DuplicateComponentError
+            ``key`` is already registered (by a plugin or an earlier script
+            registration) and ``replace`` is false. Discovery runs now to find
+            out, so the clash is reported here, once; the registry is left as
+            it was and every other key keeps working. Should a plugin added
+            later (:meth:`add_plugin`) bring the same key, the plugin keeps it
+            and the script's registration is dropped with a :class:`PluginWarning`.
         """
         _check_key_and_factory(key, factory, self._script_source())
+        if not replace:  # a clash with a plugin is an error now, not at every later lookup
+            self._ensure_loaded()
         entry = (key, factory, description, replace)
         self._script_components.append(entry)
         if self._components is not None:
@@ -354,8 +371,17 @@ class PluginRegistry:
                 self._add(components, key, factory, source, description, replace=False)
             plugins.append(source)
 
-        for key, factory, description, replace in self._script_components:
-            self._add(components, key, factory, self._script_source(), description, replace)
+        for entry in list(self._script_components):
+            key, factory, description, replace = entry
+            try:
+                self._add(components, key, factory, self._script_source(), description, replace)
+            except DuplicateComponentError as exc:
+                # A plugin loaded after the script registered the key (add_plugin, reload): the
+                # plugin keeps it, the script's entry is dropped, every other key keeps working.
+                self._script_components.remove(entry)
+                message = f"{exc} The script's registration of '{key}' is dropped."
+                warnings.warn(message, PluginWarning, stacklevel=3)
+                logger.warning(message)
         self._plugins = plugins
         self._components = components
         return components

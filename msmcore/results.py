@@ -7,7 +7,7 @@ import logging
 import math
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -41,12 +41,16 @@ class Recorder:
     resolution
         The shortest time step of the run (its coupling window): two sample
         times closer than a tiny fraction of it are the same time.
+    time_units
+        Units of time, recorded as ``attrs["units"]`` of each dataset's ``time``.
     """
 
     def __init__(self, components: Mapping[str, Component], keys: Mapping[str, str], start: float,
                  every: float | None, *, gather: Callable[[str, str, np.ndarray], np.ndarray] | None = None,
-                 member: Mapping[str, bool] | None = None, resolution: float | None = None) -> None:
+                 member: Mapping[str, bool] | None = None, resolution: float | None = None,
+                 time_units: str = "s") -> None:
         self.components = components
+        self.time_units = time_units
         self.keys = keys
         self.gather = gather
         self.member = member or {n: True for n in components}
@@ -83,19 +87,25 @@ class Recorder:
             self.sample(t)
 
     def datasets(self) -> dict[str, xr.Dataset]:
-        """Build one Dataset per component: ``time`` x each port's point dimensions."""
+        """Build one Dataset per component: ``time`` x each port's point dimensions.
+
+        Labels come from the ports' field descriptions: mesh coordinates as
+        coordinates of the point dimensions (``attrs["units"]`` from
+        ``coord_units``), ``{"points": (n, dim)}`` as a 2D coordinate
+        ``<port>_points``, the values per point along ``value_dim`` (default
+        ``<port>_component``) labelled with ``value_names``, and ``time`` in
+        :attr:`time_units`. Two ports whose dimension of the same name differs
+        (length or coordinates) each keep their own, prefixed with the port.
+        """
         time = np.asarray(self.times)
         out: dict[str, xr.Dataset] = {}
         for name, comp in self.components.items():
             variables: dict[str, xr.DataArray] = {}
-            coords: dict[str, Any] = {"time": ("time", time)}
+            labels = _Labels(time, self.time_units)
             for port in comp.ports.values():
                 if port.direction is not Direction.OUT:
                     continue
-                dims = _dims(port)
-                for dim, values in (port.spec.coords or {}).items():
-                    if dim in dims and dim not in coords:
-                        coords[dim] = (dim, np.asarray(values))
+                dims = labels.port_dims(port)
                 local = np.stack(self.data[(name, port.name)]) if self.times else np.empty((0, 0))
                 if self.gather is not None:
                     stacked = self.gather(name, port.name, local)
@@ -105,8 +115,7 @@ class Recorder:
                     stacked, dims=("time", *dims),
                     attrs={"units": port.spec.units, "long_name": port.doc or port.name},
                 )
-            ds = xr.Dataset(variables, coords=coords)
-            ds["time"].attrs = {"long_name": "coupling time"}
+            ds = xr.Dataset(variables, coords=labels.coords)
             ds.attrs = {"component": name, "key": self.keys.get(name, ""),
                         "settings": json.dumps(_jsonable(comp.settings), default=str)}
             out[name] = ds
@@ -122,12 +131,81 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _axis_coords(port: Port) -> dict[str, np.ndarray]:
+    """The port's per-axis (1D) mesh coordinates; none for scattered points or curvilinear coordinates."""
+    coords = {k: np.asarray(v) for k, v in (port.spec.coords or {}).items() if k != "points"}
+    if all(v.ndim == 1 for v in coords.values()):
+        return coords
+    return {}
+
+
 def _dims(port: Port) -> tuple[str, ...]:
-    names = list((port.spec.coords or {}).keys())
-    dims = [names[i] if i < len(names) else f"{port.name}_dim{i}" for i in range(len(port.spec.shape))]
-    if port.spec.components != 1:
-        dims.append(f"{port.name}_component")
+    """The port's own dimension names: mesh axes (or ``<port>_dim<i>``), then ``value_dim``."""
+    spec = port.spec
+    names = list(_axis_coords(port))
+    dims = [names[i] if i < len(names) else f"{port.name}_dim{i}" for i in range(len(spec.shape))]
+    if spec.components != 1:
+        dims.append(spec.value_dim or f"{port.name}_component")
     return tuple(dims)
+
+
+def _equal(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind in "OUS" or b.dtype.kind in "OUS":
+        return bool((a.astype(str) == b.astype(str)).all())
+    return bool(np.allclose(a, b, rtol=1e-12, atol=0.0))
+
+
+class _Labels:
+    """The dimensions and coordinates of one component's dataset, collected port by port."""
+
+    def __init__(self, time: np.ndarray, time_units: str) -> None:
+        self.coords: dict[str, Any] = {"time": ("time", time, {"long_name": "coupling time", "units": time_units})}
+        self.sizes: dict[str, int] = {"time": len(time)}
+        self.values: dict[str, np.ndarray | None] = {"time": time}
+
+    def dim(self, port: str, dim: str, size: int, values: np.ndarray | None, attrs: dict[str, Any]) -> str:
+        """The name under which this port's dimension enters the dataset (renamed if it clashes)."""
+        if dim in self.sizes:
+            if self.sizes[dim] == size and _equal(self.values[dim], values):
+                return dim
+            base, n = f"{port}_{dim}", 1
+            dim = base
+            while dim in self.sizes:
+                n += 1
+                dim = f"{base}{n}"
+        self.sizes[dim] = size
+        self.values[dim] = values
+        if values is not None:
+            self.coords[dim] = (dim, values, attrs)
+        return dim
+
+    def port_dims(self, port: Port) -> tuple[str, ...]:
+        """The dimensions of ``port``'s data after ``time``, with their coordinates recorded."""
+        spec = port.spec
+        given = _axis_coords(port)
+        mesh_attrs = {"units": spec.coord_units} if spec.coord_units else {}
+        dims = []
+        for i, dim in enumerate(_dims(port)):
+            if i < len(spec.shape):
+                dims.append(self.dim(port.name, dim, spec.shape[i], given.get(dim), mesh_attrs))
+            else:
+                names = np.asarray(spec.value_names, dtype=str) if spec.value_names else None
+                dims.append(self.dim(port.name, dim, spec.components, names,
+                                     {"long_name": f"values per point of {port.name}"}))
+        mesh = dims[: len(spec.shape)]
+        for key, values in (spec.coords or {}).items():
+            values = np.asarray(values)
+            if key == "points":  # scattered points: (n, dim), or (n,) on a line
+                axes = (mesh[0],) if values.ndim == 1 else \
+                    (mesh[0], self.dim(port.name, f"{port.name}_axis", values.shape[1], None, {}))
+                self.coords[f"{port.name}_points"] = (axes, values, mesh_attrs)
+            elif key not in given:  # curvilinear: one array of the port's shape per coordinate
+                self.coords[f"{port.name}_{key}"] = (tuple(mesh), values, mesh_attrs)
+        return tuple(dims)
 
 
 class Result(Mapping[str, xr.Dataset]):
@@ -146,11 +224,19 @@ class Result(Mapping[str, xr.Dataset]):
     info
         What the scheme reported, e.g. ``info["iterations"]``: iterations per
         window of an implicit scheme.
+    time_units
+        Units of the ``time`` coordinates; by default what the datasets'
+        ``time`` says (``attrs["units"]``), else ``"s"``.
     """
 
     def __init__(self, datasets: dict[str, xr.Dataset], timings: dict[str, dict[str, float]],
                  wall_s: float = float("nan"), scheme: str = "", info: dict[str, Any] | None = None,
-                 rank: int = 0) -> None:
+                 rank: int = 0, time_units: str | None = None) -> None:
+        if time_units is None:
+            found = [str(ds["time"].attrs["units"]) for ds in datasets.values()
+                     if "time" in ds.coords and "units" in ds["time"].attrs]
+            time_units = found[0] if found else "s"
+        self.time_units = time_units
         self.datasets = datasets
         self.rank = rank
         self.timings = timings
@@ -186,7 +272,7 @@ class Result(Mapping[str, xr.Dataset]):
         path = Path(path)
         if self.rank != 0:
             return path
-        mode = "w"
+        mode: Literal["w", "a"] = "w"
         for name, ds in self.datasets.items():
             attrs = dict(ds.attrs)
             attrs["timings"] = json.dumps(self.timings.get(name, {}))
@@ -199,6 +285,7 @@ class Result(Mapping[str, xr.Dataset]):
             root.setncattr("msmcore_wall_s", self.wall_s)
             root.setncattr("msmcore_scheme", self.scheme)
             root.setncattr("msmcore_info", json.dumps(self.info, default=str))
+            root.setncattr("msmcore_time_units", self.time_units)
         return path
 
     @classmethod
@@ -211,10 +298,14 @@ class Result(Mapping[str, xr.Dataset]):
             wall_s = float(root.getncattr("msmcore_wall_s"))
             scheme = str(root.getncattr("msmcore_scheme"))
             info = json.loads(root.getncattr("msmcore_info"))
+            attrs = root.ncattrs()
+            time_units = str(root.getncattr("msmcore_time_units")) if "msmcore_time_units" in attrs else None
         datasets, timings = {}, {}
         for name in names:
-            with xr.open_dataset(path, group=name, engine="netcdf4") as ds:
+            # times are plain numbers in time_units: no CF decoding into dates or timedeltas
+            with xr.open_dataset(path, group=name, engine="netcdf4", decode_times=False,
+                                 decode_timedelta=False) as ds:
                 loaded = ds.load()
             timings[name] = json.loads(loaded.attrs.pop("timings", "{}"))
             datasets[name] = loaded
-        return cls(datasets, timings, wall_s, scheme, info)
+        return cls(datasets, timings, wall_s, scheme, info, time_units=time_units)

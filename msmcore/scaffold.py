@@ -8,6 +8,8 @@ plugin named ``NAME`` gets distribution ``msm-NAME``, import package
 
 from __future__ import annotations
 
+import importlib.metadata as importlib_metadata
+import importlib.util
 import keyword
 import logging
 import re
@@ -16,8 +18,9 @@ from importlib import resources
 from pathlib import Path
 
 from msmcore.errors import ConfigurationError
+from msmcore.plugins import ENTRY_POINT_GROUP
 
-__all__ = ["TEMPLATE_FAMILY", "new_plugin", "template_dir"]
+__all__ = ["TEMPLATE_FAMILY", "installed_uses", "new_plugin", "template_dir"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,48 @@ def _substitute(text: str, family: str) -> str:
     return re.sub(rf"^{TEMPLATE_FAMILY} = ", f"{family} = ", text, flags=re.MULTILINE)  # entry point
 
 
+def installed_uses(name: str) -> list[str]:
+    """What installed software already uses plugin name ``name``.
+
+    Looks for the distribution ``msm-<name>``, the import package
+    ``msm_<name>`` and an entry point ``<name>`` in the ``msmcore.plugins``
+    group (the component family), without importing anything.
+
+    Returns
+    -------
+    list of str
+        One description per use found (empty when the name is free).
+    """
+    uses: list[str] = []
+    dist = f"msm-{name.replace('_', '-')}"
+    try:
+        found = importlib_metadata.distribution(dist)
+        uses.append(f"the distribution {found.metadata['Name']} {found.version} is installed")
+    except importlib_metadata.PackageNotFoundError:
+        pass
+    try:
+        spec = importlib.util.find_spec(f"msm_{name}")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None:
+        uses.append(f"the package msm_{name} is importable (from {spec.origin or spec.submodule_search_locations})")
+    for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == name:
+            owner = getattr(getattr(ep, "dist", None), "metadata", {}).get("Name", "an installed distribution")
+            uses.append(f"{owner} provides the component family '{name}' (entry point {ep.name} = {ep.value})")
+            break
+    return uses
+
+
+def _check_not_installed(name: str) -> None:
+    uses = installed_uses(name)
+    if uses:
+        raise ConfigurationError(
+            f"plugin name '{name}' is taken: {'; '.join(uses)}. Installing a second msm-{name} would replace or "
+            f"clash with it; choose another name (e.g. '{name}2' or 'mylab_{name}')"
+        )
+
+
 def new_plugin(name: str, directory: str | Path = ".", *, force: bool = False) -> Path:
     """Create plugin ``msm-<name>`` in ``directory``/msm-<name> and return its path.
 
@@ -54,7 +99,9 @@ def new_plugin(name: str, directory: str | Path = ".", *, force: bool = False) -
     Raises
     ------
     ConfigurationError
-        For an invalid name or an existing target folder.
+        For an invalid name, a name an installed package already uses (see
+        :func:`installed_uses`; ``force`` does not override this), or an
+        existing target folder.
     """
     if name.startswith("msm-") or name.startswith("msm_"):
         name = name[4:]
@@ -63,6 +110,7 @@ def new_plugin(name: str, directory: str | Path = ".", *, force: bool = False) -
             f"invalid plugin name {name!r}: use lowercase letters, digits and underscores, "
             "starting with a letter (e.g. 'optics'); it becomes the component family"
         )
+    _check_not_installed(name)
     source = template_dir()
     if not (source / "pyproject.toml").is_file():
         raise ConfigurationError(f"the plugin template is missing from {source}; reinstall msmcore")

@@ -74,9 +74,52 @@ class Setting(Generic[T]):
         self.minimum = minimum
         self.maximum = maximum
         self.name = ""
+        self._check_declaration()
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
+
+    def _declaration(self) -> str:
+        tname = getattr(self.type, "__name__", repr(self.type))
+        parts = [tname] + ([] if self.required else [f"default={self.default!r}"])
+        parts += [f"{k}={v!r}" for k, v in (("choices", self.choices), ("minimum", self.minimum),
+                                            ("maximum", self.maximum)) if v is not None]
+        return f"Setting({', '.join(parts)})"
+
+    def _check_declaration(self) -> None:
+        """Refuse a declaration that contradicts itself (checked when the class is defined).
+
+        The bounds must be numbers with ``minimum <= maximum``; the default,
+        unless :data:`REQUIRED` or ``None`` (not given), must satisfy the
+        setting's own type (for the built-in types), choices and bounds. A
+        default of a built-in type is kept converted (``Setting(float,
+        default=1)`` holds ``1.0``).
+        """
+        what = self._declaration()
+        if not callable(self.type):
+            raise ConfigurationError(f"{what}: the type must be a type or a converter function, "
+                                     f"got {self.type!r}")
+        for bound in ("minimum", "maximum"):
+            value = getattr(self, bound)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                                      or math.isnan(value)):
+                raise ConfigurationError(f"{what}: {bound} must be a number, got {value!r}")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ConfigurationError(f"{what}: minimum {self.minimum!r} is above maximum {self.maximum!r}")
+        if self.choices is not None and not self.choices:
+            raise ConfigurationError(f"{what}: choices is empty; give the allowed values or no choices")
+        if self.required or self.default is None:
+            return
+        try:
+            if self.type in _BUILTIN_TYPES:
+                self.default = self.convert(self.default, "")
+            else:
+                self._check_value(self.default, self.default, "")
+        except ConfigurationError as exc:
+            raise ConfigurationError(
+                f"{what}: the default {self.default!r} is not a valid value ({exc}); give a default "
+                "that satisfies the setting's own type, choices and bounds, or default=REQUIRED"
+            ) from None
 
     @overload
     def __get__(self, instance: None, owner: type) -> Setting[T]: ...
@@ -97,7 +140,7 @@ class Setting(Generic[T]):
 
     def convert(self, value: Any, where: str) -> Any:
         """Convert and check ``value``; ``where`` names the component in errors."""
-        what = f"setting '{self.name}' of {where}"
+        what = self._what(where)
         try:
             if self.type is bool:
                 converted: Any = _to_bool(value)
@@ -119,18 +162,37 @@ class Setting(Generic[T]):
                 converted = value
             else:
                 converted = self.type(value)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ArithmeticError, RecursionError) as exc:
             tname = getattr(self.type, "__name__", str(self.type))
-            raise ConfigurationError(f"{what} must be {tname}, got {value!r} ({exc})") from None
-        if isinstance(converted, float) and not math.isfinite(converted):
-            raise ConfigurationError(f"{what} must be finite, got {value!r}")
-        if self.choices is not None and converted not in self.choices:
-            raise ConfigurationError(f"{what} must be one of {list(self.choices)}, got {value!r}")
-        if self.minimum is not None and converted < self.minimum:
-            raise ConfigurationError(f"{what} must be >= {self.minimum}, got {value!r}")
-        if self.maximum is not None and converted > self.maximum:
-            raise ConfigurationError(f"{what} must be <= {self.maximum}, got {value!r}")
+            reason = str(exc) if isinstance(exc, (TypeError, ValueError)) else f"{type(exc).__name__}: {exc}"
+            raise ConfigurationError(f"{what} must be {tname}, got {_short(value)} ({reason})") from None
+        self._check_value(converted, value, where)
         return converted
+
+    def _what(self, where: str) -> str:
+        return f"setting '{self.name}' of {where}" if self.name else "the value"
+
+    def _check_value(self, converted: Any, value: Any, where: str) -> None:
+        what = self._what(where)
+        if isinstance(converted, float) and not math.isfinite(converted):
+            raise ConfigurationError(f"{what} must be finite, got {_short(value)}")
+        if self.choices is not None:
+            try:
+                allowed = bool(converted in self.choices)
+            except (TypeError, ValueError):  # an array-like value compared with a choice
+                allowed = False
+            if not allowed:
+                raise ConfigurationError(f"{what} must be one of {list(self.choices)}, got {_short(value)}")
+        for bound, below in ((self.minimum, True), (self.maximum, False)):
+            if bound is None:
+                continue
+            try:
+                outside = bool(converted < bound) if below else bool(converted > bound)
+            except (TypeError, ValueError):
+                raise ConfigurationError(f"{what} must be a number {'>=' if below else '<='} {bound}, "
+                                         f"got {_short(value)}") from None
+            if outside:
+                raise ConfigurationError(f"{what} must be {'>=' if below else '<='} {bound}, got {_short(value)}")
 
     def describe(self) -> str:
         """One line: name, type, default, units and doc."""
@@ -142,6 +204,18 @@ class Setting(Generic[T]):
         if self.doc:
             parts.append(f"- {self.doc}")
         return " ".join(parts)
+
+
+_BUILTIN_TYPES = (bool, int, float, str, tuple)
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    """``repr(value)``, cut to ``limit`` characters for error messages."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a value whose repr fails is still named
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 5] + " ...)"
 
 
 def _to_bool(value: Any) -> bool:

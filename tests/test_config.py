@@ -13,11 +13,23 @@ from msmcore.cli import main
 from msmcore.config import load_config
 
 
+class StatefulCounter(Counter):
+    """Counter with its state declared (implicit schemes save and restore it)."""
+
+    state_attributes = ()
+
+
+class StatefulEcho(Echo):
+    """Echo with its state declared."""
+
+    state_attributes = ("seen", "received")
+
+
 @pytest.fixture(autouse=True)
 def registered():
     reg = msm.get_registry()
-    reg.register("testcfg.counter", Counter)
-    reg.register("testcfg.echo", Echo)
+    reg.register("testcfg.counter", StatefulCounter)
+    reg.register("testcfg.echo", StatefulEcho)
     yield
     reg.unregister("testcfg.counter")
     reg.unregister("testcfg.echo")

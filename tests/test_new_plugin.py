@@ -72,3 +72,35 @@ def test_new_plugin_installs_and_is_discovered(tmp_path):
     finally:
         removed = _pip("uninstall", "-y", DIST)
         assert removed.returncode == 0, removed.stderr
+
+
+@pytest.mark.parametrize("name", ["fluid", "msm-fluid", "kinetics"])
+def test_installed_names_are_refused_even_with_force(tmp_path, name):
+    from msmcore.errors import ConfigurationError
+
+    family = name.removeprefix("msm-")
+    for force in (False, True):
+        with pytest.raises(ConfigurationError, match=rf"plugin name '{family}' is taken: the distribution "
+                                                     rf"msm-{family} .* is installed"):
+            new_plugin(name, tmp_path, force=force)
+    assert not (tmp_path / f"msm-{family}").exists()
+
+
+def test_package_and_entry_point_uses_are_found(monkeypatch, tmp_path):
+    from msmcore.scaffold import installed_uses
+
+    (tmp_path / "msm_shadowpkg").mkdir()
+    (tmp_path / "msm_shadowpkg" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    uses = installed_uses("shadowpkg")
+    assert len(uses) == 1 and uses[0].startswith("the package msm_shadowpkg is importable")
+    assert installed_uses("fluid")[-1].startswith("msm-fluid provides the component family 'fluid'")
+    assert installed_uses("surely_unused_name") == []
+
+
+def test_cli_refuses_an_installed_name_in_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "msmcore", "new-plugin", "fluid", "--dir", str(tmp_path), "--force"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("msm: error: plugin name 'fluid' is taken")
+    assert not (tmp_path / "msm-fluid").exists()

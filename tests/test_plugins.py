@@ -194,3 +194,32 @@ def test_reference_factories_are_imported_on_first_use(make_registry, tmp_path, 
         make_registry(broken).create("broken.x")
     with pytest.raises(msm.PluginLoadError, match="a reference looks like 'package.module:ClassName'"):
         make_registry().register("bad.ref", "not a reference")
+
+
+def test_a_script_key_clashing_with_a_plugin_fails_at_registration_and_poisons_nothing(make_registry):
+    # Before any lookup: the registry has not discovered its plugins yet.
+    reg = make_registry(fluid_ep(), kinetics_ep())
+    with pytest.raises(msm.DuplicateComponentError, match="'fluid.diffusion' is registered twice: by plugin 'fluid'"):
+        reg.register("fluid.diffusion", Other)
+    # Every later lookup and registration still works.
+    assert reg.get("fluid.diffusion").factory is Dummy
+    assert isinstance(reg.create("kinetics.network"), Other)
+    reg.register("mylab.other", Other)
+    assert reg.keys() == ["fluid.diffusion", "kinetics.network", "mylab.other"]
+    c = msm.Coupling(registry=reg)
+    c.add("a", "kinetics.network")
+    c.add("b", "mylab.other")
+    assert set(c.components) == {"a", "b"}
+
+
+def test_a_plugin_added_later_with_a_script_key_keeps_it_and_warns(make_registry):
+    reg = make_registry()
+    reg.register("late.comp", Other)
+    reg.add_plugin(plugin_module("late_plugin", {"late.comp": Dummy, "late.more": Dummy}))
+    with pytest.warns(msm.PluginWarning, match="'late.comp' is registered twice.*registration of 'late.comp' is dropped"):
+        assert reg.get("late.comp").factory is Dummy
+    assert reg.keys() == ["late.comp", "late.more"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # dropped once, not warned at every lookup
+        reg.reload()
+        assert reg.get("late.more").factory is Dummy

@@ -16,6 +16,7 @@ class Decay(msm.Component):
     method = msm.Setting(str, default="euler", choices=("euler",))
     dt = msm.Setting(float, default=0.1, minimum=0.0)
     label = msm.Setting(str)
+    state_attributes = ("steps",)  # besides the port arrays and t
 
     def declare_ports(self):
         return [msm.Port.input("u_in", self.n, required=False), msm.Port.output("u_out", self.n, units="mol")]
