@@ -12,9 +12,9 @@ The public API is re-exported here::
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-
 from typing import Any
 
+from msmcore.acceleration import IQNILS, Acceleration, Aitken, ConstantRelaxation, NoAcceleration
 from msmcore.component import Component
 from msmcore.coupling import Connection, Coupling
 from msmcore.errors import (
@@ -29,7 +29,6 @@ from msmcore.errors import (
 from msmcore.hookspecs import hookimpl
 from msmcore.plugins import PluginWarning, get_registry, register_component
 from msmcore.ports import Direction, FieldSpec, Port
-from msmcore.acceleration import IQNILS, Acceleration, Aitken, ConstantRelaxation, NoAcceleration
 from msmcore.schemes import ConvergenceWarning, Implicit, MacroMicro, Parallel, Scheme, Serial
 from msmcore.settings import REQUIRED, Setting
 

@@ -41,10 +41,13 @@ DEFAULT_MAX_STEPS = 1e9
 
 
 def _time_argument(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value):
+    try:
+        number = float(value) if isinstance(value, (int, float, np.integer, np.floating)) else math.nan
+    except OverflowError:  # an int beyond any float
+        number = math.inf
+    if isinstance(value, bool) or not math.isfinite(number):
         raise ConfigurationError(f"run({what}=...) must be a finite number (simulation time), got {value!r}")
-    return float(value)
+    return number
 
 
 def _mesh_points(spec: FieldSpec) -> np.ndarray | None:
@@ -283,7 +286,14 @@ class Coupling:
                 f"(inputs of '{dst_name}': {self._names(dst_name, Direction.IN)})"
             )
         a, b = out.spec, inp.spec
+        for flag, value in (("interpolate", interpolate), ("conservative", conservative)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise CouplingError(f"{what}: {flag}= must be True or False, got {value!r}")
+        if conservative and mapping is None:
+            raise CouplingError(f"{what}: conservative=True needs a mapping (mapping='nearest', 'linear' or 'rbf')")
         for role, comp, spec in (("source", source_component, a), ("target", target_component, b)):
+            if comp is not None and (isinstance(comp, bool) or not isinstance(comp, (int, np.integer))):
+                raise CouplingError(f"{what}: {role}_component= must be a whole number (a value index), got {comp!r}")
             if comp is not None and not 0 <= comp < spec.components:
                 raise CouplingError(f"{what}: {role}_component={comp}, but the port has {spec.components} "
                                     f"value(s) per point (0..{spec.components - 1})")
@@ -316,7 +326,8 @@ class Coupling:
             picked = source_component is not None or target_component is not None
             try:
                 if picked:  # map the points, then place one value-component on each side
-                    built = mapping_between(replace(a, components=1), replace(b, components=1), mapping,
+                    built = mapping_between(replace(a, components=1, value_names=None, value_dim=None),
+                                            replace(b, components=1, value_names=None, value_dim=None), mapping,
                                             conservative=conservative, **mapping_options)
                     built = select_components(built, a.components, b.components, source_component or 0,
                                               target_component or 0)

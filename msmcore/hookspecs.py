@@ -16,7 +16,8 @@ that each hook specification defined here appears there.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pluggy
 
@@ -47,7 +48,7 @@ def msm_register_components(register: RegisterComponent) -> None:
 
 
 @hookspec
-def msm_plugin_info() -> dict[str, Any] | None:  # type: ignore[empty-body]
+def msm_plugin_info() -> dict[str, Any] | None:
     """Return optional metadata about the plugin for ``msm plugins``.
 
     Returns

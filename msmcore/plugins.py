@@ -39,7 +39,7 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,10 +174,16 @@ def _check_key_and_factory(key: str, factory: Callable[..., Any] | str, source: 
         raise PluginLoadError(f"{source.label} registered {key!r} with a non-callable {factory!r}")
 
 
+def _returning(value: Any) -> Callable[[], Any]:
+    """A loader that gives back ``value`` (a plugin object registered at run time)."""
+    return lambda: value
+
+
 def _import_reference(reference: str, key: str, source: PluginInfo) -> Callable[..., Any]:
     module_name, _, attr = reference.partition(":")
     try:
-        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+        found: Callable[..., Any] = getattr(importlib.import_module(module_name), attr)
+        return found
     except Exception as exc:  # noqa: BLE001 - report any import failure with its origin
         raise PluginLoadError(f"component '{key}' of {source.label} cannot be imported from {reference!r}: "
                               f"{type(exc).__name__}: {exc}") from exc
@@ -348,7 +354,7 @@ class PluginRegistry:
         self._warn_unknown_allow_list({c[1] for c in candidates} | {p.name for p in plugins},
                                       {c[2] for c in candidates} | {p.distribution for p in plugins})
         for plugin, name in self._runtime_plugins:
-            candidates.append((lambda p=plugin: p, name, None, None))
+            candidates.append((_returning(plugin), name, None, None))
 
         for load, name, dist, version in candidates:
             source = PluginInfo(name, dist, version, "loaded")
@@ -404,7 +410,8 @@ class PluginRegistry:
         plugin = manager.get_plugin(name)
         for impl in manager.hook.msm_plugin_info.get_hookimpls():
             if impl.plugin is plugin:
-                return dict(impl.function() or {})
+                info = impl.function()
+                return dict(info) if isinstance(info, Mapping) else {}
         return {}
 
     @staticmethod

@@ -224,7 +224,7 @@ def _check_coords(coords: Any, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
             )
         return checked
     arrays = list(checked.values())
-    per_axis = len(arrays) <= len(shape) and all(a.shape == (n,) for a, n in zip(arrays, shape))
+    per_axis = len(arrays) <= len(shape) and all(a.shape == (n,) for a, n in zip(arrays, shape, strict=False))
     curvilinear = 1 <= len(arrays) <= 3 and all(a.shape == shape for a in arrays)
     if not (per_axis or curvilinear):
         shapes = {k: a.shape for k, a in checked.items()}

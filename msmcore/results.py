@@ -248,7 +248,8 @@ class Result(Mapping[str, xr.Dataset]):
         try:
             return self.datasets[name]
         except KeyError:
-            raise ConfigurationError(f"no component '{name}' in this result; it has {', '.join(self.datasets)}") from None
+            have = ", ".join(self.datasets)
+            raise ConfigurationError(f"no component '{name}' in this result; it has {have}") from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.datasets)

@@ -109,7 +109,7 @@ class Runner:
             link = self.links[conn]
             link.apply()
             dst = link.destination
-            if self.parallel:
+            if dst.indices is not None:
                 parts.append(allgather_by_index(self.comm, dst.indices, dst.flat, dst.spec.size))
             else:
                 parts.append(dst.flat.copy())
@@ -269,7 +269,7 @@ class Runner:
         self._initial_exchange()
         recorder = Recorder(self.components, self.coupling.keys, self.start, self.sample_every,
                             gather=self._gather if self.parallel else None, member=self.member,
-                            resolution=self.window)
+                            resolution=self.window, time_units=self.coupling.time_units)
         self.recorder = recorder
         recorder.sample(self.start)
         self.progress.t0 = time.perf_counter()

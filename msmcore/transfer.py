@@ -58,7 +58,9 @@ class Transfer:
         self._mask: np.ndarray | None = None
         #: Local positions in the destination this transfer writes; ``None``: all of them.
         self.written: np.ndarray | None = None
-        parallel = source.indices is not None
+        parallel = source.indices is not None and destination.indices is not None
+        src_idx = source.indices if source.indices is not None else np.arange(source.spec.size)
+        dst_idx = destination.indices if destination.indices is not None else np.arange(destination.spec.size)
         picked = self._select(select)
         if picked is not None:
             natural = destination.indices if parallel else np.arange(destination.spec.size)
@@ -73,15 +75,13 @@ class Transfer:
             self._staging = destination.vec.duplicate()
         if mat is not None and parallel:
             # The factor is folded into the parallel matrix as it is laid out.
-            self.mat = build_mapped_mat(mat, source.vec, source.indices, destination.vec,
-                                        destination.indices, self.factor, comm)
+            self.mat = build_mapped_mat(mat, source.vec, src_idx, destination.vec, dst_idx, self.factor, comm)
         elif mat is not None:
             self.mat = mat.copy()
             if self.factor != 1.0:
                 self.mat.scale(self.factor)
         elif parallel:
-            self.scatter, self._owned = build_scatter(source.vec, source.indices, destination.vec,
-                                                      destination.indices, comm, picked)
+            self.scatter, self._owned = build_scatter(source.vec, src_idx, destination.vec, dst_idx, comm, picked)
         elif picked is not None:  # the same scatter, on this process alone
             self.scatter, self._owned = build_scatter(source.vec, np.arange(source.spec.size), destination.vec,
                                                       np.arange(destination.spec.size), PETSc.COMM_SELF.tompi4py(),
@@ -109,6 +109,7 @@ class Transfer:
         elif self.mat is not None:
             self.mat.mult(self.source.vec, self.destination.vec)
         else:
+            assert self.scatter is not None
             self.scatter.scatter(self.source.vec, self.destination.vec,
                                  PETSc.InsertMode.INSERT_VALUES, PETSc.ScatterMode.FORWARD)
             if self.factor != 1.0:

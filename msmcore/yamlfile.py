@@ -41,14 +41,14 @@ MAX_NODES = 200_000
 MAX_DEPTH = 64
 
 
-class LineMap(dict):  # type: ignore[type-arg]
+class LineMap(dict):
     """A mapping that remembers its own line and the line of each key (1-based)."""
 
     line: int = 0
     lines: dict[Any, int]
 
 
-class LineList(list):  # type: ignore[type-arg]
+class LineList(list):
     """A sequence that remembers its own line and the line of each item (1-based)."""
 
     line: int = 0

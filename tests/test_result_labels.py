@@ -112,8 +112,6 @@ def test_coupling_time_units_argument():
         msm.Coupling(time_units="")
 
 
-@pytest.mark.xfail(strict=True, reason="runner.py (the lead's) must pass time_units=self.coupling.time_units to "
-                                       "Recorder; remove this mark then")
 def test_a_run_records_the_couplings_time_units():
     c = msm.Coupling(time_units="ms")
     c.add("s", Species)

@@ -220,7 +220,7 @@ class Mapping:
     def build(cls, kind: str, source_points: np.ndarray, target_points: np.ndarray,
               **options: Any) -> Mapping:
         """Build a mapping between point sets (``options`` as :func:`build_mapping`)."""
-        kw = {"conservative": False, "components": 1, "source_grid": None, "target_grid": None,
+        kw: dict[str, Any] = {"conservative": False, "components": 1, "source_grid": None, "target_grid": None,
               "basis": "thin-plate", "support_radius": None, "polynomial": True}
         unknown = sorted(set(options) - set(kw))
         if unknown:
@@ -232,7 +232,8 @@ class Mapping:
     @property
     def shape(self) -> tuple[int, int]:
         """``(n_target * components, n_source * components)``."""
-        return tuple(self.mat.getSize())  # type: ignore[return-value]
+        rows, cols = self.mat.getSize()
+        return int(rows), int(cols)
 
     def apply(self, source: PETSc.Vec, target: PETSc.Vec) -> None:
         """One exchange: ``target = M @ source`` (a single ``MatMult``).
@@ -325,4 +326,5 @@ def select_components(mapping: Mapping, source_components: int, target_component
 def _csr(mat: PETSc.Mat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if mat.getType() not in (PETSc.Mat.Type.SEQAIJ, PETSc.Mat.Type.AIJ):
         mat = mat.convert(PETSc.Mat.Type.SEQAIJ, PETSc.Mat())
-    return mat.getValuesCSR()  # type: ignore[no-any-return]
+    indptr, cols, vals = mat.getValuesCSR()
+    return indptr, cols, vals

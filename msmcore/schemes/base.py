@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from msmcore.coupling import Coupling
     from msmcore.runner import Runner
 
-__all__ = ["Scheme", "check_window", "default_window", "window_ends"]
+__all__ = ["Scheme", "check_order", "check_window", "default_window", "window_ends"]
 
 
 class Scheme(ABC):
@@ -72,3 +72,12 @@ def default_window(coupling: Coupling) -> float:
         raise CouplingError("no coupling window given and no component has a fixed time step ('dt'); "
                             "pass window=...")
     return max(steps)
+
+
+def check_order(order: Any, what: str) -> list[str] | None:
+    """A scheme's ``order=`` argument as a list of component names (``None`` stays ``None``)."""
+    if order is None:
+        return None
+    if not isinstance(order, (list, tuple)) or not all(isinstance(n, str) for n in order):
+        raise ConfigurationError(f"{what} must be a list of component names, got {order!r}")
+    return list(order)

@@ -6,8 +6,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from msmcore.errors import ConfigurationError, CouplingError
-from msmcore.schemes.base import Scheme, check_window, default_window, window_ends
+from msmcore.errors import CouplingError
+from msmcore.schemes.base import Scheme, check_order, check_window, default_window, window_ends
 
 if TYPE_CHECKING:
     from msmcore.coupling import Coupling
@@ -92,9 +92,7 @@ class Serial(Scheme):
 
     def __init__(self, window: float | None = None, order: Sequence[str] | None = None) -> None:
         self.window = check_window(window, "Serial(window=...)")
-        if order is not None and (isinstance(order, str) or not all(isinstance(n, str) for n in order)):
-            raise ConfigurationError(f"Serial(order=...) must be a list of component names, got {order!r}")
-        self.order = list(order) if order is not None else None
+        self.order = check_order(order, "Serial(order=...)")
 
     def validate(self, coupling: Coupling) -> None:
         component_order(coupling, self.order)

@@ -11,7 +11,7 @@ import numpy as np
 
 from msmcore.acceleration import Acceleration, ConstantRelaxation
 from msmcore.errors import ConfigurationError, ConvergenceError, CouplingError
-from msmcore.schemes.base import Scheme, check_window, window_ends
+from msmcore.schemes.base import Scheme, check_order, check_window, window_ends
 
 if TYPE_CHECKING:
     from msmcore.coupling import Connection, Coupling
@@ -85,9 +85,7 @@ class Implicit(Scheme):
                                      f"msm.IQNILS()), got {acceleration!r}")
         self.window = float(check_window(window, "Implicit(window=...)", optional=False) or 0.0)
         self.variant = variant
-        if order is not None and (isinstance(order, str) or not all(isinstance(n, str) for n in order)):
-            raise ConfigurationError(f"Implicit(order=...) must be a list of component names, got {order!r}")
-        self.order = list(order) if order is not None else None
+        self.order = check_order(order, "Implicit(order=...)")
         self.acceleration = acceleration or ConstantRelaxation(0.5)
         self.rel_tol = _tolerance(rel_tol, "rel_tol")
         self.abs_tol = _tolerance(abs_tol, "abs_tol")
@@ -191,7 +189,8 @@ class Implicit(Scheme):
 
     def _diverged(self, index: int, t: float, t_end: float, k: int, labels: list[str],
                   residuals: list[tuple[float, float]]) -> None:
-        detail = ", ".join(f"{lbl}: |r| = {r:.3e} (|H(x)| = {n:.3e})" for lbl, (r, n) in zip(labels, residuals, strict=True))
+        detail = ", ".join(f"{lbl}: |r| = {r:.3e} (|H(x)| = {n:.3e})"
+                           for lbl, (r, n) in zip(labels, residuals, strict=True))
         message = (f"implicit coupling window {index} (t = {t:.6g} to {t_end:.6g}) did not converge in "
                    f"{k} iterations with {self.acceleration!r}; residuals: {detail}. Raise max_iterations, "
                    "loosen rel_tol/abs_tol, use a stronger acceleration, or pass on_divergence='warn'")
