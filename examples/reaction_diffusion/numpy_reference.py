@@ -1,8 +1,8 @@
 """Plain-numpy reference for the MUSCLE3 reaction–diffusion macro–micro problem.
 
 This is the problem from MUSCLE3's documentation example
-(``docs/source/examples/python/reaction_diffusion.py``) with the numbers stated in
-``ARCHITECTURE.md`` ("Reference problems"):
+(``docs/source/examples/python/reaction_diffusion.py``, "Tutorial with Python"), with
+its numbers:
 
 * a 1D grid of ``n_cells = 100`` cells with spacing ``dx = 0.01``; the initial state is
   ``U = 1e-20`` everywhere except ``U = 2.0`` at cells 25, 50 and 75 (0-based);

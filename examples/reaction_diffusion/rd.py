@@ -27,7 +27,8 @@ from numpy_reference import reaction_diffusion_reference  # noqa: E402
 
 logger = logging.getLogger("examples.reaction_diffusion")
 
-# The numbers of MUSCLE3's example (ARCHITECTURE.md, "Reference problems").
+# The numbers of MUSCLE3's example (MUSCLE3 documentation, "Tutorial with Python",
+# docs/source/examples/python/reaction_diffusion.py).
 N_CELLS, DX, D, K = 100, 0.01, 0.0405, 4.05e4
 MACRO_DT, T_END = 2.469136e-6, 1.234568e-4
 MICRO_DT, HORIZON = 2.469136e-8, 2.469136e-6

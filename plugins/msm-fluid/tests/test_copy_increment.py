@@ -13,7 +13,8 @@ import pytest
 
 from msm_fluid import Diffusion
 
-# The MUSCLE3 problem numbers (ARCHITECTURE.md, "Reference problems").
+# The numbers of MUSCLE3's reaction-diffusion example (MUSCLE3 documentation, "Tutorial with
+# Python", docs/source/examples/python/reaction_diffusion.py).
 N, DX, D, DT = 100, 0.01, 0.0405, 2.469136e-6
 
 

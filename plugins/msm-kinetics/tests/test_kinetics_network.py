@@ -13,7 +13,7 @@ import msmcore as msm
 EPS = np.finfo(np.float64).eps
 
 # MUSCLE3 reaction-diffusion example (docs/source/examples/python/reaction_diffusion.py),
-# numbers as in ARCHITECTURE.md "Reference problems": micro model U += k*U*dt with
+# as in MUSCLE3's documentation ("Tutorial with Python"): micro model U += k*U*dt with
 # k = -4.05e4, dt = 2.469136e-8, 100 steps per macro step of 2.469136e-6.
 MUSCLE3_MODEL = "J: U -> ; k*U; k = 4.05e4"
 K_MICRO = -4.05e4

@@ -13,7 +13,7 @@ HINT = "Antimony/SBML reader"
 
 
 def test_architecture_sketch_model() -> None:
-    # The string from ARCHITECTURE.md: one species U, one reaction with
+    # MUSCLE3's reaction-diffusion micro model written as a network: one species U, one reaction with
     # rate 4.05e4*U and stoichiometry -1 (values exact: parsed from text).
     m = parse_model("J: U -> ; k*U; k = 4.05e4")
     assert m.species == ("U",)
