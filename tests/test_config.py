@@ -148,7 +148,7 @@ def test_implicit_scheme_acceleration_and_connection_options(tmp_path):
 
 @pytest.mark.parametrize(("edit", "message"), [
     (("type: iqn-ils", "type: broyden"), r"c.yaml:11: acceleration type 'broyden' is not one of"),
-    (("initial: 0.2", "initial: 2.0"), r"c.yaml:11: scheme.acceleration: IQN-ILS needs 0 < initial <= 1"),
+    (("initial: 0.2", "initial: 2.0"), r"c.yaml:11: scheme.acceleration: IQNILS\(initial=\.\.\.\) must be a finite number with 0 < initial <= 1"),
     (("interpolate: true", "interpolate: true, mapping: rbf"), r"c.yaml:6: connections\[0\]: .*cannot build the rbf mapping: a mapping needs mesh coordinates"),
 ])
 def test_implicit_config_errors(tmp_path, edit, message):
