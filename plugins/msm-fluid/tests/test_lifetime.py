@@ -64,7 +64,7 @@ def test_diffusion_runs_again_identically_and_leaves_no_petsc_object(case: str) 
     for run in range(1, RUNS):
         again = one_diffusion_run(c)
         np.testing.assert_array_equal(again, first, err_msg=f"run {run}")
-        assert live_petsc_objects() == before, f"run {run}"
+    assert live_petsc_objects() == before  # none of the runs left a PETSc object behind
 
 
 def test_diffusion_arrays_stay_readable_after_finalize_and_petsc_use_is_refused() -> None:
@@ -113,7 +113,7 @@ def test_heat_runs_again_identically_and_leaves_no_petsc_object(role: str, edge:
         again = one_heat_run(c)
         for a, b in zip(again, first):
             np.testing.assert_array_equal(a, b, err_msg=f"run {run}")
-        assert live_petsc_objects() == before, f"run {run}"
+    assert live_petsc_objects() == before  # none of the runs left a PETSc object behind
 
 
 class Wall(msm.Component):

@@ -170,7 +170,7 @@ def test_runs_again_after_finalize_identically_and_leaves_no_petsc_object(method
         again = one_run()
         np.testing.assert_array_equal(again[0], first[0], err_msg=f"run {run}")
         np.testing.assert_array_equal(again[1], first[1], err_msg=f"run {run}")
-        assert live_petsc_objects() == before, f"run {run}"
+    assert live_petsc_objects() == before  # none of the runs left a PETSc object behind
     np.testing.assert_array_equal(net.state, first[0])  # readable after finalize
 
 
