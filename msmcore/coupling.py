@@ -446,7 +446,12 @@ class Coupling:
         from msmcore.timeline import count_pieces
 
         window = scheme.window_length(self)
-        counts = [("coupling windows", f"window {window:.6g}", count_pieces(start, until, window))]
+        windows = count_pieces(start, until, window)
+        if windows == 0:
+            raise ConfigurationError(
+                f"run from t={start:.17g} to until={until:.17g} is shorter than the round-off of one coupling "
+                f"window ({window:.6g}): nothing would advance; check 'until' and its units")
+        counts = [("coupling windows", f"window {window:.6g}", windows)]
         for name, comp in self.components.items():
             try:
                 dt = comp.time_step()

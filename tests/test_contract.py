@@ -320,6 +320,13 @@ def test_windows_are_not_built_as_a_list():
         c.run(until=1e300)
 
 
+def test_a_run_shorter_than_round_off_is_refused():
+    c = msm.Coupling()
+    c.add("a", Counter)
+    with pytest.raises(msm.ConfigurationError, match="shorter than the round-off of one coupling window"):
+        c.run(until=1e-300)
+
+
 def test_an_absurd_step_count_is_refused_before_step_one():
     c = msm.Coupling()
     c.add("slow", Undeclared, dt=1e-12)

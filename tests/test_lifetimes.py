@@ -95,3 +95,24 @@ def test_two_hundred_runs_leak_no_petsc_objects_and_no_memory():
     # Each run builds Vecs, Scatters, a Mat and Datasets; 200 leaking runs would add
     # tens of MB. The bound leaves room for the allocator's noise.
     assert peak_rss_mb() - rss0 < 20.0
+
+
+@pytest.mark.slow
+def test_two_hundred_runs_of_plugin_components_leak_nothing():
+    """The same with the shipped PETSc users: a DMDA diffusion field and a TS reaction network."""
+    c = msm.Coupling()
+    c.add("macro", "fluid.diffusion", shape=(12,), spacing=0.1, D=0.01, dt=0.05, method="implicit",
+          initial=1.0, initial_points={6: 2.0})
+    c.add("micro", "kinetics.network", shape=(12,), model="J: U -> ; k*U; k = 0.5", method="bdf")
+    c.connect("macro.state_out", "micro.state_in")
+    c.connect("micro.state_out", "macro.state_in")
+    scheme = msm.MacroMicro(macro="macro", micro="micro", horizon=0.05)
+    first = c.run(until=0.25, scheme=scheme, quiet=True)
+    for _ in range(4):
+        c.run(until=0.25, scheme=scheme, quiet=True)
+    objects0, rss0 = live_petsc_objects(), peak_rss_mb()
+    for _ in range(200):
+        last = c.run(until=0.25, scheme=scheme, quiet=True)
+    assert live_petsc_objects() == objects0
+    assert peak_rss_mb() - rss0 < 20.0
+    assert first["macro"].equals(last["macro"]) and first["micro"].equals(last["micro"])
