@@ -147,6 +147,7 @@ class EventLog:
         self._last = [math.nan] * size
         self._last_t = [math.nan] * size
         self._open: list[Any] | None = None  # [component, kind, segment start, t] of an enclosing event
+        self._summing = False  # whether events are being summed (the arrays are full)
         self.origin = time.perf_counter()
         self.epoch = time.time()
         self.stop = math.nan
@@ -207,7 +208,8 @@ class EventLog:
             self._cap = cap
             self._store(comp, kind, start, end, t)
             return
-        if self.max_events and not any(self._count):
+        if self.max_events and not self._summing:
+            self._summing = True
             logger.info("profile: %d events recorded; later events are only summed per component and kind "
                         "(run(profile=N) keeps more)", self.max_events)
         j = comp * _NK + kind
@@ -591,7 +593,7 @@ class Profile:
             raise MSMError("drawing a timeline needs matplotlib, which is not installed: "
                            "pip install matplotlib") from exc
         single = self.count == 1
-        if not single.any():
+        if self.max_events == 0 or not single.any():
             raise MSMError("this profile holds only totals (run with profile=False, or every event beyond "
                            "max_events): there is no timeline to draw; run with profile=True")
         lanes = sorted({(int(c), int(r)) for c, r in zip(self.component[single], self.rank[single], strict=True)})

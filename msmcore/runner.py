@@ -301,7 +301,10 @@ class Runner:
 
     def _run(self, scheme: Scheme, started: list[str]) -> dict[str, Any]:
         for name, comp in self.components.items():
+            t0 = _clock()
             sub = split(self.comm, self.coupling.placement[name]) if self.parallel else None
+            if self.parallel:  # collective: the first one waits for every rank to arrive
+                self.events.record(self._ix[name], WAIT, t0, _clock(), self.start)
             if sub is not None:
                 self.subcomms.append(sub)
             if not self.member[name]:
