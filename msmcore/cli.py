@@ -204,7 +204,8 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     if profile is None:
         raise ConfigurationError(f"{path} holds no profile (written by an msmcore without profiling); "
                                  "run the coupling again")
-    print(f"profile of {path}: {result.scheme or 'unknown scheme'}, {profile.ranks} rank(s)")
+    ranks = f"{profile.ranks} rank" + ("s" if profile.ranks > 1 else "")
+    print(f"profile of {path}: {result.scheme or 'unknown scheme'}, {ranks}")
     print(profile.report(by_rank=args.by_rank))
     if timeline is not None:
         profile.timeline(timeline, title=f"{path.name}: {result.scheme}" if result.scheme else None)

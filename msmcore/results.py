@@ -271,11 +271,15 @@ class Result(Mapping[str, xr.Dataset]):
         return len(self.datasets)
 
     def summary(self) -> str:
-        """A short table of compute and exchange time per component."""
+        """A short table of compute and exchange time per component, and the framework overhead."""
         lines = [f"{'component':<16}{'compute s':>12}{'exchange s':>12}{'advances':>10}"]
         for name, t in self.timings.items():
             lines.append(f"{name:<16}{t['compute_s']:>12.4g}{t['exchange_s']:>12.4g}{int(t['advance_calls']):>10d}")
         lines.append(f"wall time {self.wall_s:.4g} s ({self.scheme})")
+        if self.profile_data is not None and self.profile_data.ranks == 1:
+            overhead = float(self.profile_data.overhead().sum())
+            lines.append(f"framework overhead {overhead:.4g} s ({100.0 * overhead / (self.wall_s or math.nan):.1f} %"
+                         " of the wall time; `msm profile` for more)")
         return "\n".join(lines)
 
     def _profile(self) -> Profile:
