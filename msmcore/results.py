@@ -223,10 +223,12 @@ class Result(Mapping[str, xr.Dataset]):
     ----------
     timings
         Per component: ``initialize_s`` (inside ``initialize``), ``compute_s``
-        (inside ``advance``), ``exchange_s`` (moving data into its inputs) and
-        ``advance_calls``.
+        (inside ``advance``), ``exchange_s`` (moving data into its inputs; under
+        MPI also this rank's waits for other ranks) and ``advance_calls``, on this
+        rank: sums of the profile's events.
     wall_s
-        Wall time of the whole run.
+        Wall time of the whole run (on this rank; the profile's events and its
+        framework overhead add up to it).
     scheme
         The scheme that ran, as text.
     info
