@@ -583,60 +583,6 @@ class Profile:
             When matplotlib is not installed, or when no single event was kept
             (``run(profile=False)``).
         """
-        try:
-            import matplotlib
+        from msmcore.profile_timeline import draw_timeline
 
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-            from matplotlib.patches import Patch
-        except ImportError as exc:
-            raise MSMError("drawing a timeline needs matplotlib, which is not installed: "
-                           "pip install matplotlib") from exc
-        single = self.count == 1
-        if self.max_events == 0 or not single.any():
-            raise MSMError("this profile holds only totals (run with profile=False, or every event beyond "
-                           "max_events): there is no timeline to draw; run with profile=True")
-        lanes = sorted({(int(c), int(r)) for c, r in zip(self.component[single], self.rank[single], strict=True)})
-        span = max(float(self.end[single].max()), float((self.offset + self.wall).max()), 1e-12)
-        width_in = 11.0
-        pixel = span / (width_in * dpi)
-        cmap = plt.get_cmap("tab10")
-        colours = {k: cmap(i % 10) for i, k in enumerate(KINDS)}
-        fig, ax = plt.subplots(figsize=(width_in, 1.2 + 0.45 * len(lanes)))
-        seen: set[int] = set()
-        for y, (c, r) in enumerate(lanes):
-            here = single & (self.component == c) & (self.rank == r)
-            for k in np.unique(self.kind[here]):
-                sel = here & (self.kind == k)
-                starts, ends = _merged(self.start[sel], self.end[sel], pixel)
-                ax.broken_barh(list(zip(starts, np.maximum(ends - starts, pixel), strict=True)), (y - 0.4, 0.8),
-                               facecolors=colours[KINDS[int(k)]], linewidth=0)
-                seen.add(int(k))
-        ax.set_yticks(range(len(lanes)))
-        ax.set_yticklabels([f"{self.names[c]} [{r}]" if self.ranks > 1 else self.names[c] for c, r in lanes])
-        ax.invert_yaxis()
-        ax.set_xlim(0.0, span)
-        ax.set_xlabel("wall time since the run started [s]")
-        ax.set_title(title or f"msmcore profile: {self.wall_s:.4g} s wall, "
-                              f"{100.0 * self.overhead().sum() / (self.wall_s or math.nan):.1f} % framework overhead")
-        ax.legend(handles=[Patch(color=colours[KINDS[k]], label=KINDS[k]) for k in sorted(seen)],
-                  loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
-        fig.tight_layout()
-        path = Path(path)
-        try:
-            fig.savefig(path, dpi=dpi)
-        except (OSError, ValueError) as exc:
-            raise MSMError(f"cannot write the timeline to {path}: {exc}") from exc
-        finally:
-            plt.close(fig)
-        return path
-
-
-def _merged(starts: np.ndarray, ends: np.ndarray, gap: float) -> tuple[np.ndarray, np.ndarray]:
-    """Intervals (sorted by start) joined where the next starts less than ``gap`` after one ends."""
-    order = np.argsort(starts, kind="stable")
-    s, e = starts[order], np.maximum.accumulate(ends[order])
-    breaks = np.flatnonzero(s[1:] - e[:-1] > gap) + 1
-    first = np.concatenate([[0], breaks])
-    last = np.concatenate([breaks - 1, [s.size - 1]])
-    return s[first], e[last]
+        return draw_timeline(self, Path(path), title=title, dpi=dpi)
