@@ -81,7 +81,7 @@ def test_implicit_windows_record_save_and_restore():
 
 
 class Snapshots(Serial):
-    """Serial, plus what checkpoint code does at every window's end: save the states, write, in runner.checkpointing."""
+    """Serial, plus what checkpoint code does at each window's end, inside runner.checkpointing."""
 
     def run(self, runner):  # type: ignore[no-untyped-def]
         for t_end in window_ends(runner.start, runner.until, 1.0):
@@ -91,8 +91,9 @@ class Snapshots(Serial):
             runner.sync(t_end)
             with runner.checkpointing(t_end):
                 time.sleep(0.002)  # "writing the file"
-                runner.save_states()
+                states = runner.save_states()
                 time.sleep(0.002)
+                runner.restore_states(states)  # as a resumed run reads it back
 
 
 def test_checkpoint_events_of_the_coupling_and_each_component():
@@ -101,11 +102,11 @@ def test_checkpoint_events_of_the_coupling_and_each_component():
     ckpt = table[table["kind"] == "checkpoint"]
     # per snapshot: each component's save_state, and the coupling's time around and between them
     comps = list(ckpt["component"])
-    assert [c for c in comps if c != COUPLING] == ["a", "b"] * 3
+    assert [c for c in comps if c != COUPLING] == ["a", "b", "a", "b"] * 3
     assert comps[0] == comps[-1] == COUPLING
     coupling_t = ckpt[ckpt["component"] == COUPLING]["t"].to_numpy()
     assert set(coupling_t) == {1.0, 2.0, 3.0} and (np.diff(coupling_t) >= 0).all()
-    assert "save_state" not in set(table["kind"])  # inside a checkpoint it is checkpoint time
+    assert not {"save_state", "restore_state"} & set(table["kind"])  # inside a checkpoint: checkpoint time
     assert ckpt[ckpt["component"] == COUPLING]["duration"].sum() >= 3 * 0.004
     assert_no_overlap(table)
     totals = res.profile_totals()
