@@ -119,6 +119,15 @@ def main() -> None:
     print(f"wall {md['wall_s']:.2f} s: MD {md['md_s']:.2f} s (+ {md.get('md_initialize_s', 0.0):.2f} s set-up), "
           f"continuum {md['continuum_s']:.3f} s, coupling overhead {md['overhead_s']:.2f} s = "
           f"{md['overhead_pct_of_md']:.2f} % of the MD time")
+    prof = run("bench_profile.py")
+    print("\n## Cost of profiling (profile=True vs False, paired medians)\n")
+    print("| run | events | wall, profile on | wall, off | on - off | two clock reads + record per event, "
+          "x events |\n|---|---|---|---|---|---|")
+    for key, label in (("reaction_diffusion", "reaction-diffusion (examples/reaction_diffusion)"),
+                       ("heat_256", "partitioned heat 256 x 256, IQN-ILS")):
+        d = prof[key]
+        print(f"| {label} | {d['events']} | {d['on_s'] * 1e3:.1f} ms | {d['off_s'] * 1e3:.1f} ms | "
+              f"{d['paired_diff_pct']:+.2f} % | {d['record_s'] * 1e9:.0f} ns = {d['estimated_pct']:.2f} % |")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""The ``msm`` command line: ``msm run``, ``msm show``, ``msm plugins``, ``msm new-plugin``, ``msm --version``.
+"""The ``msm`` command line: ``msm run``, ``msm profile``, ``msm show``, ``msm plugins``, ``msm new-plugin``.
+
+Also ``msm --version``.
 
 Every failure prints one line on stderr and exits with status 1 (usage
 errors: 2; Ctrl-C: 130): ``msm: error: ...`` for a user error
@@ -58,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the results here (NetCDF/HDF5); overrides run.out")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(func=_cmd_run)
+
+    _add_profile_command(sub)
 
     p = sub.add_parser("new-plugin", help="create a plugin package from the template")
     p.add_argument("name", help="component family, e.g. 'optics' (gives msm-optics)")
@@ -165,6 +169,47 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(result.summary())
         if out:
             print(f"results written to {out}")
+    return 0
+
+
+def _add_profile_command(sub: Any) -> None:
+    p = sub.add_parser("profile", help="where a run's time went: per-component totals and a timeline",
+                       description="Per-component totals of a run written by `msm run --out` or "
+                                   "Result.to_netcdf: compute, exchange, wait, checkpoint and the framework "
+                                   "overhead, in seconds and percent of the wall time.")
+    p.add_argument("file", help="a results file (NetCDF) written with its profile")
+    p.add_argument("--by-rank", action="store_true", help="one row per component and rank (under MPI)")
+    p.add_argument("--timeline", metavar="FILE.png",
+                   help="also draw the events per component and rank over wall time (needs matplotlib)")
+    p.set_defaults(func=_cmd_profile)
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from msmcore.results import Result
+
+    path = Path(args.file)
+    timeline = Path(args.timeline) if args.timeline else None
+    if timeline is not None:
+        if timeline.suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise ConfigurationError(f"--timeline {timeline}: give a .png, .svg or .pdf file name")
+        check_writable(timeline)
+    if not path.is_file():
+        raise ConfigurationError(f"no results file {path}; give the --out file of `msm run`")
+    try:
+        result = Result.from_netcdf(path)
+    except (OSError, KeyError, ValueError, AttributeError) as exc:
+        raise ConfigurationError(f"{path} is not a results file written by msmcore "
+                                 f"({type(exc).__name__}: {_one_line(exc)})") from None
+    profile = result.profile_data
+    if profile is None:
+        raise ConfigurationError(f"{path} holds no profile (written by an msmcore without profiling); "
+                                 "run the coupling again")
+    ranks = f"{profile.ranks} rank" + ("s" if profile.ranks > 1 else "")
+    print(f"profile of {path}: {result.scheme or 'unknown scheme'}, {ranks}")
+    print(profile.report(by_rank=args.by_rank))
+    if timeline is not None:
+        profile.timeline(timeline, title=f"{path.name}: {result.scheme}" if result.scheme else None)
+        print(f"timeline written to {timeline}")
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import logging
 import math
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -25,6 +26,7 @@ from msmcore.guards import check_placement, check_port_sizes, check_time_units, 
 from msmcore.placement import parent_comm, resolve_ranks
 from msmcore.plugins import PluginRegistry, get_registry
 from msmcore.ports import Direction, FieldSpec, Port
+from msmcore.profile import max_events_for
 from msmcore.units import conversion_factor
 
 if TYPE_CHECKING:
@@ -383,7 +385,7 @@ class Coupling:
 
     def run(self, until: float, scheme: Scheme | None = None, *, start: float = 0.0,
             sample_every: float | None = None, quiet: bool = False, check_finite: bool = True,
-            max_steps: float = DEFAULT_MAX_STEPS) -> Result:
+            max_steps: float = DEFAULT_MAX_STEPS, profile: bool | int | None = None) -> Result:
         """Validate, then run the coupling from ``start`` to ``until``.
 
         A coupling may run any number of times: each run initialises every
@@ -408,6 +410,11 @@ class Coupling:
             Refuse, before step 1, a run in which the windows or a component's
             fixed steps would number more than this (a ``dt`` or ``until``
             off by orders of magnitude); raise it for runs that really are that long.
+        profile
+            Record every component's events (:attr:`Result.profile`): ``True``
+            (the default, unless the environment sets ``MSM_PROFILE=0``) keeps
+            up to 2 million events, shared by the ranks; ``False`` keeps only
+            their totals per component and kind; a number keeps that many per rank.
 
         Returns
         -------
@@ -434,11 +441,14 @@ class Coupling:
         for flag, value in (("quiet", quiet), ("check_finite", check_finite)):
             if not isinstance(value, bool):
                 raise ConfigurationError(f"run({flag}=...) must be True or False, got {value!r}")
+        if profile is None:
+            profile = os.environ.get("MSM_PROFILE", "1").strip().lower() not in ("0", "false", "no", "off")
+        max_events_for(profile, 1)  # checked before step 1
         scheme = scheme or Serial()
         self.validate(scheme)
         window = self._check_step_counts(scheme, start, until, max_steps)
         runner = Runner(self, start=start, until=until, sample_every=sample_every,
-                        quiet=quiet, check_finite=check_finite, window=window)
+                        quiet=quiet, check_finite=check_finite, window=window, profile=profile)
         return runner.run(scheme)
 
     def _check_step_counts(self, scheme: Scheme, start: float, until: float, max_steps: float) -> float:

@@ -7,19 +7,27 @@ import logging
 import math
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import xarray as xr
 
 from msmcore.component import Component
-from msmcore.errors import ConfigurationError
+from msmcore.errors import ConfigurationError, MSMError
 from msmcore.ports import Direction, Port
 from msmcore.timeline import same_time
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from msmcore.profile import Profile
 
 __all__ = ["Recorder", "Result"]
 
 logger = logging.getLogger(__name__)
+
+#: The NetCDF group holding the profile (:meth:`Result.to_netcdf`).
+PROFILE_GROUP = "msmcore_profile"
 
 
 class Recorder:
@@ -215,10 +223,12 @@ class Result(Mapping[str, xr.Dataset]):
     ----------
     timings
         Per component: ``initialize_s`` (inside ``initialize``), ``compute_s``
-        (inside ``advance``), ``exchange_s`` (moving data into its inputs) and
-        ``advance_calls``.
+        (inside ``advance``), ``exchange_s`` (moving data into its inputs; under
+        MPI also this rank's waits for other ranks) and ``advance_calls``, on this
+        rank: sums of the profile's events.
     wall_s
-        Wall time of the whole run.
+        Wall time of the whole run (on this rank; the profile's events and its
+        framework overhead add up to it).
     scheme
         The scheme that ran, as text.
     info
@@ -227,11 +237,15 @@ class Result(Mapping[str, xr.Dataset]):
     time_units
         Units of the ``time`` coordinates; by default what the datasets'
         ``time`` says (``attrs["units"]``), else ``"s"``.
+    profile_data
+        The run's events on all ranks (:class:`msmcore.profile.Profile`), or
+        ``None`` (a file written before profiling existed);
+        :attr:`profile` shows them as a table.
     """
 
     def __init__(self, datasets: dict[str, xr.Dataset], timings: dict[str, dict[str, float]],
                  wall_s: float = float("nan"), scheme: str = "", info: dict[str, Any] | None = None,
-                 rank: int = 0, time_units: str | None = None) -> None:
+                 rank: int = 0, time_units: str | None = None, profile: Profile | None = None) -> None:
         if time_units is None:
             found = [str(ds["time"].attrs["units"]) for ds in datasets.values()
                      if "time" in ds.coords and "units" in ds["time"].attrs]
@@ -243,6 +257,7 @@ class Result(Mapping[str, xr.Dataset]):
         self.wall_s = wall_s
         self.scheme = scheme
         self.info = info or {}
+        self.profile_data = profile
 
     def __getitem__(self, name: str) -> xr.Dataset:
         try:
@@ -258,12 +273,49 @@ class Result(Mapping[str, xr.Dataset]):
         return len(self.datasets)
 
     def summary(self) -> str:
-        """A short table of compute and exchange time per component."""
+        """A short table of compute and exchange time per component, and the framework overhead."""
         lines = [f"{'component':<16}{'compute s':>12}{'exchange s':>12}{'advances':>10}"]
         for name, t in self.timings.items():
             lines.append(f"{name:<16}{t['compute_s']:>12.4g}{t['exchange_s']:>12.4g}{int(t['advance_calls']):>10d}")
         lines.append(f"wall time {self.wall_s:.4g} s ({self.scheme})")
+        if self.profile_data is not None and self.profile_data.ranks == 1:
+            overhead = float(self.profile_data.overhead().sum())
+            lines.append(f"framework overhead {overhead:.4g} s ({100.0 * overhead / (self.wall_s or math.nan):.1f} %"
+                         " of the wall time; `msm profile` for more)")
         return "\n".join(lines)
+
+    def _profile(self) -> Profile:
+        if self.profile_data is None:
+            raise MSMError("this result has no profile (it was read from a file written without one); "
+                           "run the coupling again to profile it")
+        return self.profile_data
+
+    @property
+    def profile(self) -> pd.DataFrame:
+        """The run's events as a ``pandas.DataFrame`` (see :meth:`msmcore.profile.Profile.table`).
+
+        Columns ``component``, ``rank``, ``kind``, ``start``, ``end``,
+        ``duration``, ``t``, ``count``; under MPI the events of every rank.
+
+        Raises
+        ------
+        MSMError
+            When the result holds no profile.
+        """
+        return self._profile().table()
+
+    def profile_totals(self, by_rank: bool = False, kinds: bool = False) -> pd.DataFrame:
+        """Seconds per component: compute, exchange, wait, checkpoint, and the framework overhead.
+
+        See :meth:`msmcore.profile.Profile.totals`; the ``total`` column adds
+        up to the wall time (summed over ranks).
+
+        Raises
+        ------
+        MSMError
+            When the result holds no profile.
+        """
+        return self._profile().totals(by_rank=by_rank, kinds=kinds)
 
     def to_netcdf(self, path: str | Path) -> Path:
         """Write every component as a NetCDF4/HDF5 group of one file; returns the path.
@@ -287,6 +339,8 @@ class Result(Mapping[str, xr.Dataset]):
             root.setncattr("msmcore_scheme", self.scheme)
             root.setncattr("msmcore_info", json.dumps(self.info, default=str))
             root.setncattr("msmcore_time_units", self.time_units)
+        if self.profile_data is not None:
+            self.profile_data.to_dataset().to_netcdf(path, mode="a", group=PROFILE_GROUP, engine="netcdf4")
         return path
 
     @classmethod
@@ -301,6 +355,7 @@ class Result(Mapping[str, xr.Dataset]):
             info = json.loads(root.getncattr("msmcore_info"))
             attrs = root.ncattrs()
             time_units = str(root.getncattr("msmcore_time_units")) if "msmcore_time_units" in attrs else None
+            profiled = PROFILE_GROUP in root.groups
         datasets, timings = {}, {}
         for name in names:
             # times are plain numbers in time_units: no CF decoding into dates or timedeltas
@@ -309,4 +364,11 @@ class Result(Mapping[str, xr.Dataset]):
                 loaded = ds.load()
             timings[name] = json.loads(loaded.attrs.pop("timings", "{}"))
             datasets[name] = loaded
-        return cls(datasets, timings, wall_s, scheme, info, time_units=time_units)
+        profile = None
+        if profiled:
+            from msmcore.profile import Profile
+
+            with xr.open_dataset(path, group=PROFILE_GROUP, engine="netcdf4", decode_times=False,
+                                 decode_timedelta=False, mask_and_scale=False) as ds:
+                profile = Profile.from_dataset(ds.load())
+        return cls(datasets, timings, wall_s, scheme, info, time_units=time_units, profile=profile)

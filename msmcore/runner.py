@@ -23,7 +23,8 @@ import logging
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +35,21 @@ from msmcore.errors import CouplingError, MSMError
 from msmcore.field import Field
 from msmcore.parallel import allgather_by_index, split
 from msmcore.ports import Direction
+from msmcore.profile import (
+    ADVANCE,
+    CHECKPOINT,
+    COUPLING,
+    FINALIZE,
+    INITIALIZE,
+    RECEIVE,
+    RESTORE_STATE,
+    SAVE_STATE,
+    TRANSFER,
+    WAIT,
+    EventLog,
+    Profile,
+    max_events_for,
+)
 from msmcore.progress import ProgressBar
 from msmcore.results import Recorder, Result
 from msmcore.timeline import same_time, substeps
@@ -46,13 +62,15 @@ if TYPE_CHECKING:
 __all__ = ["Runner"]
 
 logger = logging.getLogger(__name__)
+_clock = time.perf_counter
 
 
 class Runner:
     """Drives one run of a :class:`~msmcore.coupling.Coupling` for a scheme."""
 
     def __init__(self, coupling: Coupling, *, start: float, until: float, sample_every: float | None,
-                 quiet: bool, check_finite: bool, window: float | None = None) -> None:
+                 quiet: bool, check_finite: bool, window: float | None = None,
+                 profile: bool | int | None = True) -> None:
         self.coupling = coupling
         self.components = coupling.components
         self.comm = coupling.comm
@@ -63,10 +81,9 @@ class Runner:
         self.start, self.until = start, until
         self.check_finite = check_finite
         self.sample_every = sample_every
-        self.compute_s: dict[str, float] = defaultdict(float)
-        self.exchange_s: dict[str, float] = defaultdict(float)
-        self.advances: dict[str, int] = defaultdict(int)
-        self.initialize_s: dict[str, float] = defaultdict(float)
+        #: Every event of the run on this rank (:mod:`msmcore.profile`); ``_ix`` indexes its components.
+        self.events = EventLog([*self.components, COUPLING], max_events=max_events_for(profile, self.size))
+        self._ix = self.events.index
         self.fields: dict[tuple[str, str], Field] = {}
         self.transfers: dict[str, list[tuple[Connection, Transfer]]] = defaultdict(list)
         self.links: dict[Connection, Transfer] = {}
@@ -88,13 +105,19 @@ class Runner:
         """
         comp = self.components[name]
         pairs = [(c, t) for c, t in self.transfers[name] if c not in exclude]
-        t0 = time.perf_counter()
+        if not pairs:
+            return
+        member = self.member[name]
+        record, ix = self.events.record, self._ix[name]
+        t0 = _clock()
         for _, transfer in pairs:
             transfer.apply()
-        self.exchange_s[name] += time.perf_counter() - t0
-        if self.member[name]:
+        t1 = _clock()
+        record(ix, TRANSFER if member else WAIT, t0, t1, comp.t)  # not its rank: waiting for the collective
+        if member:
             for port in dict.fromkeys(c.target_port for c, _ in pairs):
                 self._call(name, "receive", comp.receive, port)
+            record(ix, RECEIVE, t1, _clock(), comp.t)
 
     def transferred(self, connections: Sequence[Connection]) -> np.ndarray:
         """What the given connections deliver now (their transfers applied), concatenated.
@@ -104,16 +127,21 @@ class Runner:
         arrays, but no ``receive`` is called. Collective.
         """
         parts = []
+        record = self.events.record
         for conn in connections:
-            t0 = time.perf_counter()
+            ix, t = self._ix[conn.target], self.components[conn.target].t
+            t0 = _clock()
             link = self.links[conn]
             link.apply()
             dst = link.destination
             if dst.indices is not None:
+                t1 = _clock()
+                record(ix, TRANSFER if self.member[conn.target] else WAIT, t0, t1, t)
                 parts.append(allgather_by_index(self.comm, dst.indices, dst.flat, dst.spec.size))
+                record(ix, WAIT, t1, _clock(), t)
             else:
                 parts.append(dst.flat.copy())
-            self.exchange_s[conn.target] += time.perf_counter() - t0
+                record(ix, TRANSFER, t0, _clock(), t)
         return np.concatenate(parts) if parts else np.zeros(0)
 
     def sizes(self, connections: Sequence[Connection]) -> list[int]:
@@ -134,19 +162,45 @@ class Runner:
             received[(conn.target, conn.target_port)] = None
         for target, port in received:
             comp = self.components[target]
+            t0 = _clock()
             self._call(target, "receive", comp.receive, port)
+            self.events.record(self._ix[target], RECEIVE, t0, _clock(), comp.t)
 
     def save_states(self) -> dict[str, tuple[float, Any]]:
         """Snapshot every component this rank runs (``save_state``) and its time."""
-        return {n: (c.t, self._call(n, "save_state", c.save_state))
-                for n, c in self.components.items() if self.member[n]}
+        states = {}
+        for name, comp in self.components.items():
+            if self.member[name]:
+                t0 = _clock()
+                states[name] = (comp.t, self._call(name, "save_state", comp.save_state))
+                self.events.record(self._ix[name], SAVE_STATE, t0, _clock(), comp.t)
+        return states
 
     def restore_states(self, states: dict[str, tuple[float, Any]]) -> None:
         """Return every component to a snapshot of :meth:`save_states`."""
         for name, (t, state) in states.items():
             comp = self.components[name]
+            t0 = _clock()
             self._call(name, "restore_state", comp.restore_state, state)
             comp.t = t
+            self.events.record(self._ix[name], RESTORE_STATE, t0, _clock(), t)
+
+    @contextmanager
+    def checkpointing(self, t: float | None = None) -> Iterator[None]:
+        """Profile the ``with`` block as the coupling's checkpoint (writing or reading a snapshot).
+
+        Its time is recorded as ``checkpoint`` events of ``"(coupling)"``,
+        except what components spend in ``save_state``/``restore_state``
+        inside it, which is each component's own ``checkpoint`` time. Blocks
+        do not nest.
+
+        Parameters
+        ----------
+        t
+            The simulation time of the snapshot (default: the run's start).
+        """
+        with self.events.enclosing(self._ix[COUPLING], CHECKPOINT, self.start if t is None else t):
+            yield
 
     def advance(self, name: str, t: float) -> None:
         """Advance component ``name`` to time ``t`` on its ranks (timed, checked); a no-op elsewhere.
@@ -161,14 +215,13 @@ class Runner:
             comp.t = t
             return
         t_before = comp.t
-        t0 = time.perf_counter()
+        t0 = _clock()
         interpolated = [c for c, _ in self.transfers[name] if c.interpolate]
-        if interpolated:
+        if interpolated:  # the receive() before each sub-step counts as advance
             self._advance_interpolated(name, t, interpolated)
         else:
             self._call(name, f"advance to t={t:.6g}", comp.advance, t)
-        self.compute_s[name] += time.perf_counter() - t0
-        self.advances[name] += 1
+        self.events.record(self._ix[name], ADVANCE, t0, _clock(), t)
         if not same_time(comp.t, t, abs(t - t_before)):
             raise CouplingError(f"component '{name}' was asked to advance from t={t_before:.12g} to t={t:.12g} but "
                                 f"stopped at t={comp.t:.12g}; its advance() must end exactly at the requested time",
@@ -216,7 +269,7 @@ class Runner:
         where and when, and aborts the job at once — before any collective
         clean-up, which would wait for ranks that never come.
         """
-        wall0 = time.perf_counter()
+        self.events.begin()
         started: list[str] = []
         try:
             datasets = self._run(scheme, started)
@@ -226,13 +279,18 @@ class Runner:
             self._clean_up(started)
             raise
         self._clean_up(started)
-        timings = {
-            name: {"initialize_s": self.initialize_s[name], "compute_s": self.compute_s[name],
-                   "exchange_s": self.exchange_s[name], "advance_calls": float(self.advances[name])}
-            for name in self.components
-        }
-        return Result(datasets, timings, wall_s=time.perf_counter() - wall0,
-                      scheme=repr(scheme), info=self.info, rank=self.rank)
+        wall_s = self.events.end()
+        seconds, counts = self.events.sums()
+        timings = {}
+        for name in self.components:
+            s, n = seconds[self._ix[name]], counts[self._ix[name]]
+            timings[name] = {"initialize_s": float(s[INITIALIZE]), "compute_s": float(s[ADVANCE]),
+                             "exchange_s": float(s[TRANSFER] + s[WAIT]), "advance_calls": float(n[ADVANCE])}
+        profile = self.events.profile(self.rank)
+        if self.parallel:
+            profile = Profile.gather(self.comm, profile)
+        return Result(datasets, timings, wall_s=wall_s, scheme=repr(scheme), info=self.info, rank=self.rank,
+                      profile=profile)
 
     def _abort(self, exc: BaseException) -> None:
         sys.stdout.flush()
@@ -243,7 +301,10 @@ class Runner:
 
     def _run(self, scheme: Scheme, started: list[str]) -> dict[str, Any]:
         for name, comp in self.components.items():
+            t0 = _clock()
             sub = split(self.comm, self.coupling.placement[name]) if self.parallel else None
+            if self.parallel:  # collective: the first one waits for every rank to arrive
+                self.events.record(self._ix[name], WAIT, t0, _clock(), self.start)
             if sub is not None:
                 self.subcomms.append(sub)
             if not self.member[name]:
@@ -256,10 +317,10 @@ class Runner:
                                 if v.size == (comp.ports[k].spec.size if comp._holds_everything() else 0)}
             for array in comp._arrays.values():  # a fresh start, as when first allocated (a run again)
                 array[...] = 0
-            t0 = time.perf_counter()
+            t0 = _clock()
             started.append(name)
             self._call(name, "initialize", comp.initialize)
-            self.initialize_s[name] = time.perf_counter() - t0
+            self.events.record(self._ix[name], INITIALIZE, t0, _clock(), self.start)
             comp.t = self.start
             where = self._where(name)
             self.watches[name] = self._call(name, "port_array", ArrayWatch, comp, where)
@@ -273,7 +334,9 @@ class Runner:
         self.recorder = recorder
         recorder.sample(self.start)
         self.progress.t0 = time.perf_counter()
+        self.events.mark()
         scheme.run(self)
+        self.events.mark()
         recorder.sample(self.until)
         return recorder.datasets()
 
@@ -282,8 +345,10 @@ class Runner:
         self.progress.close()
         for name in started:
             comp = self.components[name]
+            t0 = _clock()
             try:
                 comp.finalize()
+                self.events.record(self._ix[name], FINALIZE, t0, _clock(), comp.t)
             except Exception:  # noqa: BLE001 - finalisation must reach every component
                 logger.exception("component '%s' failed to finalize", name)
             comp.comm = None
@@ -305,7 +370,9 @@ class Runner:
         comp = self.components[name]
         spec = comp.ports[port].spec
         indices = comp.port_indices(port) if self.member[name] else np.zeros(0, dtype=np.int64)
+        t0 = _clock()
         flat = allgather_by_index(self.comm, indices, local.reshape(local.shape[0], -1), spec.size)
+        self.events.record(self._ix[name], WAIT, t0, _clock(), comp.t)
         return flat.reshape(local.shape[0], *spec.array_shape)
 
     def _field(self, name: str, port: str) -> Field:
@@ -351,11 +418,17 @@ class Runner:
         initial acceleration from an initial coupling force).
         """
         last = {(c.target, c.target_port): c for c in self.coupling.connections}
+        record = self.events.record
         for conn in self.coupling.connections:
             comp = self.components[conn.target]
+            member, ix = self.member[conn.target], self._ix[conn.target]
+            t0 = _clock()
             self.links[conn].apply()
-            if self.member[conn.target] and last[(conn.target, conn.target_port)] is conn:
+            t1 = _clock()
+            record(ix, TRANSFER if member else WAIT, t0, t1, comp.t)
+            if member and last[(conn.target, conn.target_port)] is conn:
                 self._call(conn.target, "receive", comp.receive, conn.target_port)
+                record(ix, RECEIVE, t1, _clock(), comp.t)
             if conn in self.window_start:
                 self.window_start[conn][...] = self.links[conn].destination.flat
         if self.check_finite:

@@ -10,7 +10,6 @@ a mapping between non-matching meshes is a ``Mat`` applied with one ``MatMult``
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -91,8 +90,6 @@ class Transfer:
             index = PETSc.IS().createStride(n, 0, 1, comm=PETSc.COMM_SELF)  # identity layout
             self.scatter = PETSc.Scatter().create(source.vec, index, destination.vec, index)
             self._owned = [index]
-        self.seconds = 0.0
-        self.count = 0
 
     def _select(self, select: tuple[int | None, int | None] | None) -> tuple[int, int, int | None, int | None] | None:
         if select is None or select == (None, None):
@@ -100,8 +97,7 @@ class Transfer:
         return (self.source.spec.components, self.destination.spec.components, *select)
 
     def apply(self) -> None:
-        """Move the source values into the destination (mapped and scaled)."""
-        t0 = time.perf_counter()
+        """Move the source values into the destination (mapped and scaled); the runner profiles it."""
         if self.mat is not None and self._staging is not None:
             self.mat.mult(self.source.vec, self._staging)
             flat = self.destination.flat
@@ -117,8 +113,6 @@ class Transfer:
                     self.destination.vec.scale(self.factor)
                 else:  # only the values this connection wrote: other connections own the rest
                     self.destination.flat[self.written] *= self.factor
-        self.seconds += time.perf_counter() - t0
-        self.count += 1
 
     def destroy(self) -> None:
         """Release the PETSc objects."""
