@@ -36,6 +36,7 @@ from msmcore.parallel import allgather_by_index, split
 from msmcore.ports import Direction
 from msmcore.progress import ProgressBar
 from msmcore.results import Recorder, Result
+from msmcore.stream import ResultsFile, ResultsWriter
 from msmcore.timeline import same_time, substeps
 from msmcore.transfer import Transfer
 
@@ -52,7 +53,8 @@ class Runner:
     """Drives one run of a :class:`~msmcore.coupling.Coupling` for a scheme."""
 
     def __init__(self, coupling: Coupling, *, start: float, until: float, sample_every: float | None,
-                 quiet: bool, check_finite: bool, window: float | None = None) -> None:
+                 quiet: bool, check_finite: bool, window: float | None = None,
+                 out: ResultsFile | None = None) -> None:
         self.coupling = coupling
         self.components = coupling.components
         self.comm = coupling.comm
@@ -72,6 +74,9 @@ class Runner:
         self.links: dict[Connection, Transfer] = {}
         self.window_start: dict[Connection, np.ndarray] = {}
         self.recorder: Recorder | None = None
+        #: Where results are written as they come (``run(out=...)``), and its writer during a run.
+        self.out = out
+        self.sink: ResultsWriter | None = None
         #: The scheme's coupling window (the time resolution of samples).
         self.window = window
         self.watches: dict[str, ArrayWatch] = {}
@@ -188,6 +193,8 @@ class Runner:
             start[...] = self.links[conn].destination.flat
         if self.recorder is not None:
             self.recorder.maybe_sample(t)
+        if self.sink is not None:
+            self.sink.poll()
         self.progress.update(t)
 
     def _advance_interpolated(self, name: str, t: float, connections: list[Connection]) -> None:
@@ -218,21 +225,40 @@ class Runner:
         """
         wall0 = time.perf_counter()
         started: list[str] = []
+        self.sink = ResultsWriter(self.out, scheme=repr(scheme), rank=self.rank) if self.out is not None else None
         try:
             datasets = self._run(scheme, started)
         except BaseException as exc:  # noqa: BLE001 - every failure must end every rank
+            self._close_sink_after(exc, time.perf_counter() - wall0)  # local to rank 0: safe before an abort
             if self.parallel and not (isinstance(exc, MSMError) and exc.collective):
                 self._abort(exc)
             self._clean_up(started)
             raise
         self._clean_up(started)
-        timings = {
+        result = Result(datasets, self._timings(), wall_s=time.perf_counter() - wall0,
+                        scheme=repr(scheme), info=self.info, rank=self.rank)
+        if self.sink is not None:
+            self.sink.close(result)
+        return result
+
+    def _timings(self) -> dict[str, dict[str, float]]:
+        return {
             name: {"initialize_s": self.initialize_s[name], "compute_s": self.compute_s[name],
                    "exchange_s": self.exchange_s[name], "advance_calls": float(self.advances[name])}
             for name in self.components
         }
-        return Result(datasets, timings, wall_s=time.perf_counter() - wall0,
-                      scheme=repr(scheme), info=self.info, rank=self.rank)
+
+    def _close_sink_after(self, exc: BaseException, wall_s: float) -> None:
+        """Leave the results file readable, with what was sampled, after a run that ended by ``exc``."""
+        if self.sink is None:
+            return
+        t = self.recorder.times[-1] if self.recorder is not None and self.recorder.times else self.start
+        why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else f"failed: {type(exc).__name__}: {exc}"
+        try:
+            self.sink.close(status=f"{why}; last sample at t={t:.12g}", timings=self._timings(),
+                            info=self.info, wall_s=wall_s)
+        except Exception:  # noqa: BLE001 - the run's own error is the one to report
+            logger.exception("could not complete the results file %s after the run failed", self.sink.path)
 
     def _abort(self, exc: BaseException) -> None:
         sys.stdout.flush()
@@ -269,7 +295,7 @@ class Runner:
         self._initial_exchange()
         recorder = Recorder(self.components, self.coupling.keys, self.start, self.sample_every,
                             gather=self._gather if self.parallel else None, member=self.member,
-                            resolution=self.window, time_units=self.coupling.time_units)
+                            resolution=self.window, time_units=self.coupling.time_units, sink=self.sink)
         self.recorder = recorder
         recorder.sample(self.start)
         self.progress.t0 = time.perf_counter()
