@@ -205,21 +205,43 @@ class ResultsWriter:
     def poll(self) -> None:
         """Flush if samples wait and the flush interval has passed (called at every window end)."""
         if self._pending and time.perf_counter() - self._last_flush >= self._interval():
-            self.flush()
+            self.flush(wait=False)
 
     def _interval(self) -> float:
         return min(self.target.flush_seconds, 100.0 * self._flush_cost)
 
-    def flush(self) -> None:
-        """Append the waiting samples to the file and close it (durable on disk); rank 0 only does I/O."""
+    def flush(self, wait: bool = True) -> None:
+        """Append the waiting samples to the file and close it (durable on disk); rank 0 only does I/O.
+
+        Parameters
+        ----------
+        wait
+            When the file cannot be opened (e.g. a reader holds HDF5's lock on
+            it): retry for up to 10 s, then raise (``True``, as at a checkpoint
+            or the end), or keep the samples for the next flush (``False``).
+        """
         if self.rank != 0 or not self._pending or not self._created:
             return
         import netCDF4
 
         t0 = time.perf_counter()
         n0, m = self.written, len(self._pending)
+        for attempt in range(200 if wait else 1):
+            try:
+                root = netCDF4.Dataset(self.path, "a")
+                break
+            except OSError as exc:
+                if not wait:
+                    logger.warning("results file %s is busy (%s); %d sample(s) wait for the next flush",
+                                   self.path, exc, m)
+                    self._last_flush = time.perf_counter()
+                    return
+                if attempt == 199:
+                    raise MSMError(f"cannot open the results file {self.path} to append {m} sample(s): {exc}; "
+                                   "is another program holding it open?") from exc
+                time.sleep(0.05)
         try:
-            with netCDF4.Dataset(self.path, "a") as root:
+            with root:
                 root.set_auto_maskandscale(False)
                 for name in self._names:
                     group = root[name]
