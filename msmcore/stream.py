@@ -34,7 +34,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -222,6 +222,10 @@ class ResultsWriter:
         """
         if self.rank != 0 or not self._pending or not self._created:
             return
+        self._write(wait)
+
+    def _write(self, wait: bool, final: Callable[[Any], None] | None = None) -> None:
+        """Open the file, append the waiting samples, apply ``final`` to the root group, close, fsync."""
         import netCDF4
 
         t0 = time.perf_counter()
@@ -243,7 +247,7 @@ class ResultsWriter:
         try:
             with root:
                 root.set_auto_maskandscale(False)
-                for name in self._names:
+                for name in self._names if m else ():
                     group = root[name]
                     group["time"][n0: n0 + m] = np.array([t for t, _ in self._pending])
                     for var in group.variables.values():
@@ -251,6 +255,8 @@ class ResultsWriter:
                             continue
                         block = np.stack([values[(name, var.name)] for _, values in self._pending])
                         var[n0: n0 + m] = block.astype(var.dtype, copy=False)
+                if final is not None:
+                    final(root)
             self._fsync()
         except (OSError, RuntimeError, KeyError) as exc:
             raise MSMError(f"cannot append {m} sample(s) to the results file {self.path}: "
@@ -328,12 +334,10 @@ class ResultsWriter:
         self.closed = True
         if self.rank != 0 or not self._created:
             return
-        self.flush()
         if result is not None:
             timings, info, wall_s = result.timings, result.info, result.wall_s
-        import netCDF4
 
-        with netCDF4.Dataset(self.path, "a") as root:
+        def complete(root: Any) -> None:
             for name in self._names:
                 if timings is not None:
                     root[name].setncattr("timings", json.dumps(dict(timings.get(name, {}))))
@@ -342,7 +346,8 @@ class ResultsWriter:
             if result is not None:
                 root.setncattr("msmcore_time_units", result.time_units)
             root.setncattr("msmcore_status", status)
-        self._fsync()
+
+        self._write(True, complete)  # the last samples and the root attributes: one open
         logger.debug("results file %s closed with %d sample(s) (%s)", self.path, self.written, status)
 
 
