@@ -100,7 +100,8 @@ def _env_number(name: str, kind: type, default: Any) -> Any:
     try:
         value = kind(text)
     except ValueError:
-        raise ConfigurationError(f"environment variable {name}={text!r} must be a {kind.__name__}; "
+        what = "whole number" if kind is int else "number"
+        raise ConfigurationError(f"environment variable {name}={text!r} must be a {what}; "
                                  f"unset it or give e.g. {name}=1") from None
     if not value > 0:
         raise ConfigurationError(f"environment variable {name}={text!r} must be positive")
@@ -127,6 +128,16 @@ class ResultsFile:
     path: Path
     flush_every: int | None = None
     flush_seconds: float = 1.0
+
+    def __post_init__(self) -> None:
+        every, seconds = self.flush_every, self.flush_seconds
+        if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
+            raise ConfigurationError(f"ResultsFile(flush_every={every!r}) must be a whole number >= 1 "
+                                     "(samples between flushes) or None")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < math.inf:
+            raise ConfigurationError(f"ResultsFile(flush_seconds={seconds!r}) must be a finite number of "
+                                     "seconds >= 0")
+        object.__setattr__(self, "path", Path(self.path))
 
     @classmethod
     def from_argument(cls, out: str | os.PathLike[str] | ResultsFile) -> ResultsFile:

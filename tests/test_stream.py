@@ -173,6 +173,10 @@ def test_unwritable_out_is_refused_before_any_component_starts(tmp_path, bad):
     assert Counted.initialized == 0
     with pytest.raises(msm.ConfigurationError, match="must be a file path or msm.ResultsFile"):
         c.run(until=2.0, quiet=True, out=3)  # type: ignore[arg-type]
+    with pytest.raises(msm.ConfigurationError, match=r"flush_every=0\) must be a whole number >= 1"):
+        msm.ResultsFile(tmp_path / "r.nc", flush_every=0)
+    with pytest.raises(msm.ConfigurationError, match=r"flush_seconds=-1\) must be a finite number"):
+        msm.ResultsFile(tmp_path / "r.nc", flush_seconds=-1)
     c.run(until=2.0, quiet=True, out=tmp_path / "fine.nc")
     assert Counted.initialized == 1
 
@@ -304,3 +308,46 @@ def test_sigkill_leaves_a_file_readable_up_to_the_last_flush(tmp_path):
     assert proc.returncode == -signal.SIGKILL
     check_slow_file(out, seen)
     assert root_attrs(out)["msmcore_status"] == "running"  # it never got to say how it ended
+
+
+# -- a reader holding the file open: the writer keeps the samples for a later flush ----------------
+
+class Peek(msm.Component):
+    """Holds the results file open for reading from t = 1 to t = 2 (as a monitoring tool might)."""
+
+    state_attributes = ()
+    dt = msm.Setting(float, default=0.5)
+    path = msm.Setting(str, default="")
+    handle = None
+
+    def declare_ports(self):
+        return [msm.Port.output("u", 1)]
+
+    def step(self, dt):
+        t = self.t + dt
+        if t == 1.0:
+            Peek.handle = netCDF4.Dataset(self.path)
+        if t == 2.0:
+            Peek.handle.close()
+        self.port_array("u")[...] = t
+
+
+def test_a_busy_file_delays_the_flush_but_loses_nothing(tmp_path, caplog):
+    out = tmp_path / "busy.nc"
+    c = msm.Coupling()
+    c.add("p", Peek, path=str(out))
+    with caplog.at_level("WARNING", logger="msmcore.stream"):
+        res = c.run(until=3.0, scheme=msm.Serial(window=0.5), quiet=True,
+                    out=msm.ResultsFile(out, flush_seconds=0.0))  # try to flush at every sample
+    busy = [r for r in caplog.records if "is busy" in r.getMessage()]
+    assert len(busy) >= 1 and "sample(s) wait for the next flush" in busy[0].getMessage()
+    assert_same_file(out, res.to_netcdf(tmp_path / "w.nc"))
+
+
+def test_flush_policy_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("MSM_FLUSH_EVERY", "3")
+    monkeypatch.setenv("MSM_FLUSH_SECONDS", "0.25")
+    assert msm.ResultsFile.from_argument(str(tmp_path / "r.nc")) == msm.ResultsFile(tmp_path / "r.nc", 3, 0.25)
+    monkeypatch.setenv("MSM_FLUSH_EVERY", "often")
+    with pytest.raises(msm.ConfigurationError, match="MSM_FLUSH_EVERY='often' must be a whole number; unset it"):
+        msm.ResultsFile.from_argument(tmp_path / "r.nc")
