@@ -31,6 +31,7 @@ from msmcore.plugins import PluginWarning, get_registry, register_component
 from msmcore.ports import Direction, FieldSpec, Port
 from msmcore.schemes import ConvergenceWarning, Implicit, MacroMicro, Parallel, Scheme, Serial
 from msmcore.settings import REQUIRED, Setting
+from msmcore.stream import ResultsFile
 
 try:
     __version__ = version("msmcore")
@@ -51,6 +52,7 @@ __all__ = [
     "MacroMicro",
     "Parallel",
     "Result",
+    "ResultsFile",
     "Scheme",
     "Serial",
     "ConfigurationError",

@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,8 +29,9 @@ from msmcore.errors import ConfigurationError, MSMError
 from msmcore.logs import RankFilter, process_rank
 from msmcore.plugins import PluginWarning, get_registry
 from msmcore.scaffold import new_plugin
+from msmcore.stream import check_writable
 
-__all__ = ["main"]
+__all__ = ["check_writable", "main"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -125,46 +124,21 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_writable(path: str | Path) -> Path:
-    """Refuse, before a run, a results path that cannot be written.
-
-    The folder must exist and take a new file (a temporary file is created
-    there and removed again); an existing ``path`` must be a writable file.
-
-    Raises
-    ------
-    ConfigurationError
-        Naming the path, why, and what to do.
-    """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise ConfigurationError(f"cannot write results to {path}: it is a folder; give a file name, "
-                                 f"e.g. --out {path / 'results.nc'}")
-    if not folder.is_dir():
-        raise ConfigurationError(f"cannot write results to {path}: the folder {folder} does not exist; "
-                                 "create it or choose another --out")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise ConfigurationError(f"cannot write results to {path}: the file is not writable; choose another --out")
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".msm-write-test-"):
-            pass
-    except OSError as exc:
-        raise ConfigurationError(f"cannot write results to {path}: {exc.strerror or exc} in {folder}; "
-                                 "choose another --out") from None
-    return path
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     from msmcore.config import load_config
 
     config = load_config(args.file)
     out = args.out or config.out
+    options: dict[str, Any] = {"quiet": True} if args.quiet else {}
     if out:
         check_writable(out)  # before step 1, not after the run
-    result = config.run(**({"quiet": True} if args.quiet else {}))
-    if out:
-        result.to_netcdf(out)  # rank 0 writes under MPI
+        options["out"] = out  # written as the samples come (rank 0 under MPI)
+    try:
+        result = config.run(**options)
+    except KeyboardInterrupt:
+        if out and Path(out).exists():
+            raise KeyboardInterrupt(f"the results sampled until then are in {out} ({_samples(out)})") from None
+        raise
     if not args.quiet and result.rank == 0:
         print(result.summary())
         if out:
@@ -211,6 +185,16 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         profile.timeline(timeline, title=f"{path.name}: {result.scheme}" if result.scheme else None)
         print(f"timeline written to {timeline}")
     return 0
+
+
+def _samples(path: str | Path) -> str:
+    from msmcore.stream import samples_in
+
+    try:
+        n, last = samples_in(path)
+    except (OSError, KeyError, ValueError):
+        return "unreadable"
+    return f"{n} sample(s), the last at t={last:.6g}" if last is not None else "no samples"
 
 
 def _cmd_new_plugin(args: argparse.Namespace) -> int:
@@ -267,10 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = show_warning
         try:
             return int(args.func(args))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             if args.debug:
                 raise
-            say(f"msm: interrupted (Ctrl-C) during `msm {args.command}`; nothing more was written")
+            say(f"msm: interrupted (Ctrl-C) during `msm {args.command}`; {exc or 'nothing more was written'}")
             return 130
         except (MSMError, OSError) as exc:
             if args.debug:

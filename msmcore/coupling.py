@@ -30,8 +30,11 @@ from msmcore.profile import max_events_for
 from msmcore.units import conversion_factor
 
 if TYPE_CHECKING:
+    from os import PathLike
+
     from msmcore.results import Result
     from msmcore.schemes import Scheme
+    from msmcore.stream import ResultsFile
 
 __all__ = ["Connection", "Coupling"]
 
@@ -385,7 +388,8 @@ class Coupling:
 
     def run(self, until: float, scheme: Scheme | None = None, *, start: float = 0.0,
             sample_every: float | None = None, quiet: bool = False, check_finite: bool = True,
-            max_steps: float = DEFAULT_MAX_STEPS, profile: bool | int | None = None) -> Result:
+            max_steps: float = DEFAULT_MAX_STEPS, profile: bool | int | None = None,
+            out: str | PathLike[str] | ResultsFile | None = None) -> Result:
         """Validate, then run the coupling from ``start`` to ``until``.
 
         A coupling may run any number of times: each run initialises every
@@ -415,6 +419,12 @@ class Coupling:
             (the default, unless the environment sets ``MSM_PROFILE=0``) keeps
             up to 2 million events, shared by the ranks; ``False`` keeps only
             their totals per component and kind; a number keeps that many per rank.
+        out
+            Write the results to this NetCDF4 file as they are sampled (the
+            layout of :meth:`Result.to_netcdf`; flushed at least every second,
+            so a run that dies leaves the samples so far), or an
+            :class:`msmcore.ResultsFile` with a flush policy. Checked before
+            step 1. Under MPI rank 0 writes.
 
         Returns
         -------
@@ -447,8 +457,9 @@ class Coupling:
         scheme = scheme or Serial()
         self.validate(scheme)
         window = self._check_step_counts(scheme, start, until, max_steps)
+        target = self._results_file(out)
         runner = Runner(self, start=start, until=until, sample_every=sample_every,
-                        quiet=quiet, check_finite=check_finite, window=window, profile=profile)
+                        quiet=quiet, check_finite=check_finite, window=window, profile=profile, out=target)
         return runner.run(scheme)
 
     def _check_step_counts(self, scheme: Scheme, start: float, until: float, max_steps: float) -> float:
@@ -482,6 +493,25 @@ class Coupling:
         return window
 
     # -- helpers -------------------------------------------------------------
+    def _results_file(self, out: Any) -> ResultsFile | None:
+        """``run(out=...)`` checked writable before step 1 (by rank 0, the same answer on every rank)."""
+        from msmcore.stream import ResultsFile, check_writable
+
+        if out is None:
+            return None
+        target = ResultsFile.from_argument(out)
+        problem = None
+        if self.comm.Get_rank() == 0:
+            try:
+                check_writable(target.path, "run(out=...)")
+            except ConfigurationError as exc:
+                problem = str(exc)
+        if self.size > 1:
+            problem = self.comm.bcast(problem, root=0)
+        if problem is not None:
+            raise ConfigurationError(problem)
+        return target
+
     def _endpoint(self, text: str, role: str) -> tuple[str, str]:
         if not isinstance(text, str) or text.count(".") != 1:
             raise CouplingError(f"{role} {text!r} must look like '<component>.<port>', e.g. 'macro.state_out'")

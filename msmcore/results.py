@@ -51,13 +51,17 @@ class Recorder:
         times closer than a tiny fraction of it are the same time.
     time_units
         Units of time, recorded as ``attrs["units"]`` of each dataset's ``time``.
+    sink
+        Called with the recorder after each new sample, on every rank (e.g. a
+        :class:`msmcore.stream.ResultsWriter` writing results as they come).
     """
 
     def __init__(self, components: Mapping[str, Component], keys: Mapping[str, str], start: float,
                  every: float | None, *, gather: Callable[[str, str, np.ndarray], np.ndarray] | None = None,
                  member: Mapping[str, bool] | None = None, resolution: float | None = None,
-                 time_units: str = "s") -> None:
+                 time_units: str = "s", sink: Callable[[Recorder], None] | None = None) -> None:
         self.components = components
+        self.sink = sink
         self.time_units = time_units
         self.keys = keys
         self.gather = gather
@@ -88,11 +92,27 @@ class Recorder:
             if same_time(self.start + k * self.every, t, self.every):
                 k += 1
             self.next_due = self.start + k * self.every
+        if self.sink is not None:
+            self.sink(self)
 
     def maybe_sample(self, t: float) -> None:
         """Record if a sample is due at ``t``."""
         if self.every is None or t >= self.next_due or same_time(t, self.next_due, self.resolution):
             self.sample(t)
+
+    def latest(self) -> dict[tuple[str, str], np.ndarray]:
+        """The newest sample of every output port, ``(component, port)`` -> array of the port's shape.
+
+        Collective under MPI (every rank gets the global values).
+        """
+        out = {}
+        for (name, port), series in self.data.items():
+            local = series[-1][np.newaxis]
+            if self.gather is not None:
+                out[(name, port)] = self.gather(name, port, local)[0]
+            else:
+                out[(name, port)] = local.reshape(self.components[name].ports[port].spec.array_shape)
+        return out
 
     def datasets(self) -> dict[str, xr.Dataset]:
         """Build one Dataset per component: ``time`` x each port's point dimensions.

@@ -52,6 +52,7 @@ from msmcore.profile import (
 )
 from msmcore.progress import ProgressBar
 from msmcore.results import Recorder, Result
+from msmcore.stream import ResultsFile, ResultsWriter
 from msmcore.timeline import same_time, substeps
 from msmcore.transfer import Transfer
 
@@ -70,7 +71,7 @@ class Runner:
 
     def __init__(self, coupling: Coupling, *, start: float, until: float, sample_every: float | None,
                  quiet: bool, check_finite: bool, window: float | None = None,
-                 profile: bool | int | None = True) -> None:
+                 profile: bool | int | None = True, out: ResultsFile | None = None) -> None:
         self.coupling = coupling
         self.components = coupling.components
         self.comm = coupling.comm
@@ -89,6 +90,9 @@ class Runner:
         self.links: dict[Connection, Transfer] = {}
         self.window_start: dict[Connection, np.ndarray] = {}
         self.recorder: Recorder | None = None
+        #: Where results are written as they come (``run(out=...)``), and its writer during a run.
+        self.out = out
+        self.sink: ResultsWriter | None = None
         #: The scheme's coupling window (the time resolution of samples).
         self.window = window
         self.watches: dict[str, ArrayWatch] = {}
@@ -241,6 +245,8 @@ class Runner:
             start[...] = self.links[conn].destination.flat
         if self.recorder is not None:
             self.recorder.maybe_sample(t)
+        if self.sink is not None:
+            self.sink.poll()
         self.progress.update(t)
 
     def _advance_interpolated(self, name: str, t: float, connections: list[Connection]) -> None:
@@ -271,26 +277,47 @@ class Runner:
         """
         self.events.begin()
         started: list[str] = []
+        self.sink = ResultsWriter(self.out, scheme=repr(scheme), rank=self.rank) if self.out is not None else None
         try:
             datasets = self._run(scheme, started)
         except BaseException as exc:  # noqa: BLE001 - every failure must end every rank
+            self._close_sink_after(exc, time.perf_counter() - self.events.origin)  # rank 0's file: no collective
             if self.parallel and not (isinstance(exc, MSMError) and exc.collective):
                 self._abort(exc)
             self._clean_up(started)
             raise
         self._clean_up(started)
         wall_s = self.events.end()
+        profile = self.events.profile(self.rank)
+        if self.parallel:
+            profile = Profile.gather(self.comm, profile)
+        result = Result(datasets, self._timings(), wall_s=wall_s, scheme=repr(scheme), info=self.info,
+                        rank=self.rank, profile=profile)
+        if self.sink is not None:
+            self.sink.close(result)
+        return result
+
+    def _timings(self) -> dict[str, dict[str, float]]:
+        """Per component: seconds in initialize, advance and exchanges (transfers and waits), advance calls."""
         seconds, counts = self.events.sums()
         timings = {}
         for name in self.components:
             s, n = seconds[self._ix[name]], counts[self._ix[name]]
             timings[name] = {"initialize_s": float(s[INITIALIZE]), "compute_s": float(s[ADVANCE]),
                              "exchange_s": float(s[TRANSFER] + s[WAIT]), "advance_calls": float(n[ADVANCE])}
-        profile = self.events.profile(self.rank)
-        if self.parallel:
-            profile = Profile.gather(self.comm, profile)
-        return Result(datasets, timings, wall_s=wall_s, scheme=repr(scheme), info=self.info, rank=self.rank,
-                      profile=profile)
+        return timings
+
+    def _close_sink_after(self, exc: BaseException, wall_s: float) -> None:
+        """Leave the results file readable, with what was sampled, after a run that ended by ``exc``."""
+        if self.sink is None:
+            return
+        t = self.recorder.times[-1] if self.recorder is not None and self.recorder.times else self.start
+        why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else f"failed: {type(exc).__name__}: {exc}"
+        try:
+            self.sink.close(status=f"{why}; last sample at t={t:.12g}", timings=self._timings(),
+                            info=self.info, wall_s=wall_s)
+        except Exception:  # noqa: BLE001 - the run's own error is the one to report
+            logger.exception("could not complete the results file %s after the run failed", self.sink.path)
 
     def _abort(self, exc: BaseException) -> None:
         sys.stdout.flush()
@@ -330,7 +357,7 @@ class Runner:
         self._initial_exchange()
         recorder = Recorder(self.components, self.coupling.keys, self.start, self.sample_every,
                             gather=self._gather if self.parallel else None, member=self.member,
-                            resolution=self.window, time_units=self.coupling.time_units)
+                            resolution=self.window, time_units=self.coupling.time_units, sink=self.sink)
         self.recorder = recorder
         recorder.sample(self.start)
         self.progress.t0 = time.perf_counter()

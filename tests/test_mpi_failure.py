@@ -31,3 +31,20 @@ def test_failing_component_ends_every_rank_within_10_s(ranks):
     assert f"component 'bad' (Bad) on rank {ranks - 1} failed in advance to t=3 at t=2" in err, err
     assert "RuntimeError: the solver blew up" in err
     assert "aborting every rank" in err
+
+
+@pytest.mark.slow
+def test_the_results_file_of_an_aborted_job_holds_the_samples_so_far(tmp_path):
+    import msmcore as msm
+
+    mpiexec = shutil.which("mpiexec")
+    assert mpiexec, "mpiexec (OpenMPI) is part of the set-up"
+    env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    out = tmp_path / "aborted.nc"
+    proc = subprocess.run([mpiexec, "-n", "2", sys.executable, str(SCRIPT), str(out)],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode != 0 and "aborting every rank" in proc.stderr, proc.stderr
+    back = msm.Result.from_netcdf(out)  # rank 0 wrote t = 0, 1, 2; the window to t = 3 failed on rank 1
+    for name in ("good", "bad"):
+        assert back[name]["time"].values.tolist() == [0.0, 1.0, 2.0]
+        assert back[name]["x_out"].values.tolist() == [[0.0]] * 3

@@ -1,7 +1,8 @@
 """A coupling whose component fails on one rank: run under mpiexec by tests/test_mpi_failure.py.
 
 Component 'bad' runs on the last rank and raises at t = 3; component 'good' runs on
-rank 0 and would otherwise wait forever in the next exchange.
+rank 0 and would otherwise wait forever in the next exchange. With a path as argument
+the results are written there as they come, flushed at every sample.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ c.add("good", Good, ranks=[0])
 c.add("bad", Bad, ranks=[size - 1])
 c.connect("good.x_out", "bad.x_in")
 c.connect("bad.x_out", "good.x_in")
-c.run(until=10.0, scheme=msm.Serial(window=1.0, order=["good", "bad"]), quiet=True)
+out = msm.ResultsFile(sys.argv[1], flush_every=1) if len(sys.argv) > 1 else None  # results as they come
+c.run(until=10.0, scheme=msm.Serial(window=1.0, order=["good", "bad"]), quiet=True, out=out)
 print("finished", flush=True)  # never reached
 sys.exit(0)
