@@ -359,6 +359,10 @@ class ResultsWriter:
             root.setncattr("msmcore_status", status)
 
         self._write(True, complete)  # the last samples and the root attributes: one open
+        if result is not None and result.profile_data is not None:  # as Result.to_netcdf writes it
+            from msmcore.results import PROFILE_GROUP
+
+            result.profile_data.to_dataset().to_netcdf(self.path, mode="a", group=PROFILE_GROUP, engine="netcdf4")
         logger.debug("results file %s closed with %d sample(s) (%s)", self.path, self.written, status)
 
 
