@@ -23,7 +23,7 @@ import logging
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,10 +36,11 @@ from msmcore.parallel import allgather_by_index, split
 from msmcore.ports import Direction
 from msmcore.progress import ProgressBar
 from msmcore.results import Recorder, Result
-from msmcore.timeline import same_time, substeps
+from msmcore.timeline import same_time, substeps, window_ends
 from msmcore.transfer import Transfer
 
 if TYPE_CHECKING:
+    from msmcore.checkpoint import Checkpointer, Snapshot
     from msmcore.coupling import Connection, Coupling
     from msmcore.schemes import Scheme
 
@@ -52,7 +53,8 @@ class Runner:
     """Drives one run of a :class:`~msmcore.coupling.Coupling` for a scheme."""
 
     def __init__(self, coupling: Coupling, *, start: float, until: float, sample_every: float | None,
-                 quiet: bool, check_finite: bool, window: float | None = None) -> None:
+                 quiet: bool, check_finite: bool, window: float | None = None,
+                 checkpointer: Checkpointer | None = None, resume: Snapshot | None = None) -> None:
         self.coupling = coupling
         self.components = coupling.components
         self.comm = coupling.comm
@@ -79,6 +81,13 @@ class Runner:
         #: What the scheme reports about the run (e.g. iterations per window).
         self.info: dict[str, Any] = {}
         self.progress = ProgressBar(start, until, quiet=quiet or self.rank != 0)
+        #: Windows completed since ``start`` (counted by :meth:`sync`; restored on resume).
+        self.windows_done = 0
+        #: The end of the last completed window (``start`` before the first).
+        self.t_reached = start
+        self.scheme: Scheme | None = None
+        self.checkpointer = checkpointer
+        self.resume = resume
 
     # -- verbs for schemes -------------------------------------------------------
     def deliver(self, name: str, exclude: Collection[Connection] = ()) -> None:
@@ -178,8 +187,26 @@ class Runner:
         if self.check_finite:
             self._check_outputs(name, t)
 
+    def windows(self, window: float) -> Iterator[float]:
+        """The ends of the windows still to run: ``window_ends(start, until, window)`` after those done.
+
+        A resumed run continues the original sequence (the same
+        ``start + i * window``, bit for bit) and, before its first window,
+        gives the scheme back its state (:meth:`Scheme.restore_checkpoint_state`).
+        """
+        done = self.windows_done
+        if self.resume is not None and self.scheme is not None:
+            self.scheme.restore_checkpoint_state(self.resume.scheme)
+        for i, t_end in enumerate(window_ends(self.start, self.until, window)):
+            if i < done:
+                if i == done - 1 and not same_time(t_end, self.t_reached, window):
+                    raise CouplingError(f"the snapshot was taken at t={self.t_reached:.12g}, which is not the end of "
+                                        f"window {i} (t={t_end:.12g}) of this run; resume with the same window")
+                continue
+            yield t_end
+
     def sync(self, t: float) -> None:
-        """A coupling window ended at ``t``: sample if due, update the progress bar.
+        """A coupling window ended at ``t``: sample if due, snapshot if due, update the progress bar.
 
         The values now in the inputs of interpolating connections become their
         window-start values for the next window.
@@ -188,6 +215,10 @@ class Runner:
             start[...] = self.links[conn].destination.flat
         if self.recorder is not None:
             self.recorder.maybe_sample(t)
+        self.windows_done += 1
+        self.t_reached = t
+        if self.checkpointer is not None and self.checkpointer.due(t, self.window or abs(t) or 1.0):
+            self.checkpointer.write(self, t)
         self.progress.update(t)
 
     def _advance_interpolated(self, name: str, t: float, connections: list[Connection]) -> None:
@@ -217,6 +248,7 @@ class Runner:
         clean-up, which would wait for ranks that never come.
         """
         wall0 = time.perf_counter()
+        self.scheme = scheme
         started: list[str] = []
         try:
             datasets = self._run(scheme, started)
@@ -271,7 +303,14 @@ class Runner:
                             gather=self._gather if self.parallel else None, member=self.member,
                             resolution=self.window, time_units=self.coupling.time_units)
         self.recorder = recorder
-        recorder.sample(self.start)
+        if self.resume is not None:
+            from msmcore.checkpoint import restore_run
+
+            restore_run(self, self.resume)
+        else:
+            recorder.sample(self.start)
+            if self.checkpointer is not None:
+                self.checkpointer.check(self)
         self.progress.t0 = time.perf_counter()
         scheme.run(self)
         recorder.sample(self.until)
