@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="the YAML configuration")
     p.add_argument("--out", help="write the results here (NetCDF/HDF5); overrides run.out")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("--resume", metavar="PATH",
+                   help="continue from a snapshot file, or the newest intact snapshot of a checkpoint folder")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("new-plugin", help="create a plugin package from the template")
@@ -158,7 +160,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = args.out or config.out
     if out:
         check_writable(out)  # before step 1, not after the run
-    result = config.run(**({"quiet": True} if args.quiet else {}))
+    overrides: dict[str, object] = {"quiet": True} if args.quiet else {}
+    if args.resume:
+        overrides["resume"] = args.resume
+    result = config.run(**overrides)
     if out:
         result.to_netcdf(out)  # rank 0 writes under MPI
     if not args.quiet and result.rank == 0:

@@ -1,0 +1,90 @@
+"""`msm run` killed with SIGKILL once a snapshot exists, resumed with `--resume`, equals an uninterrupted run.
+
+Also the YAML ``checkpoints:`` block: its keys, and errors naming file and line.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import msmcore as msm
+from msmcore.checkpoint import snapshot_files
+from msmcore.config import load_config
+from msmcore.results import Result
+
+pytest.importorskip("msm_fluid")
+pytest.importorskip("msm_kinetics")
+
+RD_YAML = Path(__file__).resolve().parents[1] / "examples" / "reaction_diffusion" / "rd.yaml"
+WINDOWS = 200  # long enough that the kill lands mid-run (a window takes 10-30 ms)
+
+
+def _yaml(tmp_path: Path, checkpoints: str = "") -> Path:
+    text = RD_YAML.read_text().replace("until: 1.234568e-4", f"until: {WINDOWS * 2.469136e-6!r}")
+    path = tmp_path / "rd.yaml"
+    path.write_text(text + checkpoints)
+    return path
+
+
+def _msm(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "msmcore", "run", *args, "--quiet"], cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
+
+
+def test_msm_run_killed_and_resumed_equals_the_uninterrupted_run(tmp_path):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    full = _msm(str(_yaml(plain)), "--out", "full.nc", cwd=plain)
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    yaml = _yaml(cut, "checkpoints:\n  every: 2.469136e-6\n  keep: 2\n  path: rd.ckpt\n")
+    kill_after = random.Random().randint(3, 60)  # a random window (printed on failure)
+    proc = _msm(str(yaml), "--out", "cut.nc", cwd=cut)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        files = snapshot_files(cut / "rd.ckpt")
+        if files and int(files[0].name[9:21]) >= kill_after:
+            break
+        assert proc.poll() is None, (kill_after, proc.communicate())
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (cut / "cut.nc").exists()
+    done = int(snapshot_files(cut / "rd.ckpt")[0].name[9:21])
+    assert kill_after <= done < WINDOWS, (kill_after, done)
+    resumed = _msm(str(yaml), "--resume", "rd.ckpt", "--out", "resumed.nc", cwd=cut)
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    out, err = full.communicate(timeout=300)
+    assert full.returncode == 0, err
+    a, b = Result.from_netcdf(plain / "full.nc"), Result.from_netcdf(cut / "resumed.nc")
+    for name in ("macro", "micro"):
+        assert a[name].sizes["time"] == WINDOWS + 1
+        assert a[name].equals(b[name]), (name, kill_after, done)
+        assert np.array_equal(a[name]["state_out"].values, b[name]["state_out"].values)
+
+
+def test_yaml_checkpoints_block(tmp_path):
+    path = _yaml(tmp_path, "checkpoints:\n  every: 1.0e-5\n  wallclock: 600\n  keep: 3\n  path: out/ck\n")
+    ckpt = load_config(path).run_options["checkpoint"]
+    assert isinstance(ckpt, msm.Checkpoints)
+    assert (ckpt.every, ckpt.wallclock, ckpt.keep, ckpt.path) == (1.0e-5, 600.0, 3, tmp_path / "out" / "ck")
+    n = len(RD_YAML.read_text().splitlines())
+    for block, line, pattern in (
+            ("checkpoints:\n  every: 1.0e-5\n  keep: 0\n", n + 3, r"keep=\.\.\.\) must be a whole number"),
+            ("checkpoints:\n  evry: 1.0\n", n + 2, "unknown key 'evry' in checkpoints"),
+            ("checkpoints: 5\n", n + 1, "'checkpoints' must be a mapping"),
+            ("checkpoints:\n  path: ''\n", n + 2, "checkpoints.path must be a folder name")):
+        bad = _yaml(tmp_path, block)
+        with pytest.raises(msm.ConfigurationError, match=rf"{bad}:{line}: .*{pattern}"):
+            load_config(bad)
