@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import re
+import shutil
 import time
 import warnings
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ logger = logging.getLogger(__name__)
 #: Version of the snapshot format; a file of another version is refused.
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^snapshot-(\d{12})\.h5$")
+_DIR = re.compile(r"^snapshot-(\d{12})\.d$")
+_MANIFEST = "manifest.json"
 
 
 class CheckpointError(MSMError):
@@ -183,24 +186,29 @@ class Snapshot:
         diffs = layout_differences(json.loads(self.meta["layout"]), layout(coupling, scheme, window))
         if diffs:
             raise ConfigurationError(f"cannot resume from {self.path}: the coupling differs from the snapshot's: "
-                                     + "; ".join(diffs) + ". Resume with the coupling that wrote it")
+                                     + "; ".join(diffs) + ". Resume with the coupling that wrote it", collective=True)
         if start != self.meta["start"]:
             raise ConfigurationError(f"cannot resume from {self.path}: that run started at t={self.meta['start']!r}, "
-                                     f"this one at start={start!r}; pass start={self.meta['start']!r}")
+                                     f"this one at start={start!r}; pass start={self.meta['start']!r}", collective=True)
         if not until > self.t or same_time(until, self.t, window):
             raise ConfigurationError(f"cannot resume from {self.path} (taken at t={self.t:.12g}) with "
-                                     f"until={until:.12g}: a resumed run must end after the snapshot")
+                                     f"until={until:.12g}: a resumed run must end after the snapshot", collective=True)
 
 
-def snapshot_files(folder: Path) -> list[Path]:
-    """The snapshot files of a checkpoint folder, newest (most windows done) first."""
+def snapshot_files(folder: Path, parallel: bool = False) -> list[Path]:
+    """A checkpoint folder's snapshots, newest (most windows done) first.
+
+    Serial snapshots are files ``snapshot-<n>.h5``; those of an MPI run
+    (``parallel``) folders ``snapshot-<n>.d`` of one file per rank and a manifest.
+    """
     if not folder.is_dir():
         return []
-    return sorted((p for p in folder.iterdir() if _NAME.match(p.name)), reverse=True)
+    pattern = _DIR if parallel else _NAME
+    return sorted((p for p in folder.iterdir() if pattern.match(p.name)), reverse=True)
 
 
-def read_snapshot(path: Path) -> Snapshot:
-    """Read and verify one snapshot file.
+def read_snapshot(path: Path, expect_sha256: str | None = None) -> Snapshot:
+    """Read and verify one snapshot file (its checksum, and ``expect_sha256`` when given).
 
     Raises
     ------
@@ -217,7 +225,7 @@ def read_snapshot(path: Path) -> Snapshot:
                                       f"version {FORMAT_VERSION}")
             stored = f.attrs.get("sha256")
             actual = checksum(f)
-            if stored is None or str(stored) != actual:
+            if stored is None or str(stored) != actual or (expect_sha256 is not None and actual != expect_sha256):
                 raise CheckpointError(f"{path}: checksum mismatch (stored {stored!s:.16}…, content {actual:.16}…); "
                                       "the file is damaged")
             meta = decode(f["meta"])
@@ -232,50 +240,88 @@ def read_snapshot(path: Path) -> Snapshot:
                               "torn or damaged") from exc
 
 
-def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
-    """The snapshot to resume from: ``path`` itself if a file, else the newest intact one in the folder.
+def _read_part(folder: Path, rank: int, size: int) -> Snapshot:
+    """This rank's part of an MPI snapshot folder, checked against the manifest rank 0 wrote last."""
+    manifest = folder / _MANIFEST
+    try:
+        info = json.loads(manifest.read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{folder} is incomplete: no readable {_MANIFEST} ({exc}); the run stopped while "
+                              "writing it") from exc
+    if info.get("format") != FORMAT_VERSION or info.get("ranks") != size:
+        raise CheckpointError(f"{folder}: written by {info.get('ranks')} rank(s) in format {info.get('format')}; "
+                              f"this run has {size} rank(s) and reads format {FORMAT_VERSION}")
+    return read_snapshot(folder / f"rank-{rank:05d}.h5", expect_sha256=info["sha256"][rank])
 
-    A damaged snapshot in a folder is skipped with a :class:`CheckpointWarning`.
+
+def load_snapshot(path: str | os.PathLike[str], comm: Any = None) -> Snapshot:
+    """The snapshot to resume from: ``path`` itself if a snapshot, else the newest intact one in the folder.
+
+    A damaged or incomplete snapshot in a folder is skipped with a
+    :class:`CheckpointWarning`. Under MPI (``comm`` of more than one rank) this
+    is collective: every rank reads its own part, and a snapshot is used only
+    when every rank's part is intact.
 
     Raises
     ------
     CheckpointError
-        No intact snapshot was found.
+        No intact snapshot was found (on every rank alike).
     """
     where = Path(path)
-    if where.is_file():
+    size = comm.Get_size() if comm is not None else 1
+    rank = comm.Get_rank() if comm is not None else 0
+    if size == 1 and where.is_file():
         return read_snapshot(where)
-    if not where.is_dir():
-        raise CheckpointError(f"resume='{where}': no such snapshot file or checkpoint folder")
-    files = snapshot_files(where)
-    if not files:
-        raise CheckpointError(f"resume='{where}': the folder holds no snapshot (snapshot-<n>.h5)")
-    for file in files:
+    if size > 1 and (where / _MANIFEST).exists():
+        candidates = [where]
+    elif where.is_dir():
+        candidates = snapshot_files(where, parallel=size > 1)
+    else:
+        raise CheckpointError(f"resume='{where}': no such snapshot file or checkpoint folder", collective=True)
+    if size > 1:
+        candidates = comm.bcast(candidates, root=0)  # every rank tries the same ones, in the same order
+    if not candidates:
+        kind = "snapshot-<n>.d folders of an MPI run" if size > 1 else "snapshot-<n>.h5"
+        raise CheckpointError(f"resume='{where}': the folder holds no snapshot ({kind})", collective=True)
+    for candidate in candidates:
+        snap, problem = None, ""
         try:
-            snap = read_snapshot(file)
+            snap = _read_part(candidate, rank, size) if size > 1 else read_snapshot(candidate)
         except CheckpointError as exc:
-            message = f"skipping snapshot {file}: {exc}; trying the one before it"
+            problem = str(exc)
+        if size > 1:
+            problems = [p for p in comm.allgather(problem) if p]
+            problem = problems[0] if problems else ""
+        if problem:
+            message = f"skipping snapshot {candidate}: {problem}; trying the one before it"
             logger.warning(message)
             warnings.warn(message, CheckpointWarning, stacklevel=2)
             continue
-        logger.info("resuming from %s (t=%.12g, %d windows done)", file, snap.t, snap.windows_done)
+        assert snap is not None
+        logger.info("resuming from %s (t=%.12g, %d windows done)", candidate, snap.t, snap.windows_done)
         return snap
-    raise CheckpointError(f"resume='{where}': none of its {len(files)} snapshot(s) is intact")
+    raise CheckpointError(f"resume='{where}': none of its {len(candidates)} snapshot(s) is intact", collective=True)
 
 
 # -- taking snapshots during a run ------------------------------------------------------------
 class Checkpointer:
-    """Decides at each window's end whether a snapshot is due, and writes it (used by the runner)."""
+    """Decides at each window's end whether a snapshot is due, and writes it (used by the runner).
 
-    def __init__(self, config: Checkpoints, run_layout: dict[str, Any], t0: float) -> None:
+    Under MPI (``comm`` of more than one rank) every rank writes its own part
+    into ``snapshot-<n>.d/rank-<r>.h5``; rank 0 gathers their checksums and
+    writes ``manifest.json`` last, so a snapshot is complete exactly when its
+    manifest exists. The decision to write is the same on every rank.
+    """
+
+    def __init__(self, config: Checkpoints, run_layout: dict[str, Any], t0: float, comm: Any = None) -> None:
         self.config = config
         self.layout = json.dumps(run_layout, sort_keys=True)
         self.last_t = t0
         self.last_wall = time.monotonic()
-        self.written: list[Path] = []
+        self.comm = comm if comm is not None and comm.Get_size() > 1 else None
 
     def due(self, t: float, window: float) -> bool:
-        """Whether a snapshot is due at the window boundary ``t``."""
+        """Whether a snapshot is due at the window boundary ``t`` (collective under MPI)."""
         cfg = self.config
         if cfg.every is None and cfg.wallclock is None:
             return True
@@ -283,7 +329,10 @@ class Checkpointer:
             goal = self.last_t + cfg.every
             if t >= goal or same_time(t, goal, window):
                 return True
-        return cfg.wallclock is not None and time.monotonic() - self.last_wall >= cfg.wallclock
+        if cfg.wallclock is None:
+            return False
+        late = time.monotonic() - self.last_wall >= cfg.wallclock
+        return bool(self.comm.bcast(late, root=0)) if self.comm is not None else late  # rank 0's clock decides
 
     def check(self, runner: Runner) -> None:
         """Before step 1: refuse states that a snapshot could not store (naming component and key path)."""
@@ -295,11 +344,33 @@ class Checkpointer:
         t0 = time.perf_counter()
         folder = self.config.path
         folder.mkdir(parents=True, exist_ok=True)
-        final = folder / f"snapshot-{runner.windows_done:012d}.h5"
-        tmp = folder / f".{final.name}.{os.getpid()}.tmp"
+        name = f"snapshot-{runner.windows_done:012d}"
+        if self.comm is None:
+            final = folder / f"{name}.h5"
+            self._write_file(runner, t, final)
+            self._prune(folder)
+        else:
+            final = folder / f"{name}.d"
+            final.mkdir(exist_ok=True)
+            rank = self.comm.Get_rank()
+            sha = self._write_file(runner, t, final / f"rank-{rank:05d}.h5")
+            shas = self.comm.gather(sha, root=0)
+            if rank == 0:
+                manifest = {"format": FORMAT_VERSION, "ranks": self.comm.Get_size(), "sha256": shas, "t": t,
+                            "windows_done": runner.windows_done}
+                _atomic_write(final / _MANIFEST, json.dumps(manifest).encode())
+                self._prune(folder)
+            self.comm.Barrier()
+        self.last_t, self.last_wall = t, time.monotonic()
+        logger.info("snapshot %s written at t=%.12g in %.3g s", final, t, time.perf_counter() - t0)
+        return final
+
+    def _write_file(self, runner: Runner, t: float, final: Path) -> str:
+        """One snapshot file, written atomically; returns its checksum."""
         assert runner.scheme is not None and runner.recorder is not None
         meta = {"t": t, "windows_done": runner.windows_done, "start": runner.start, "until": runner.until,
-                "layout": self.layout, "written": time.time()}
+                "layout": self.layout, "rank": runner.rank, "ranks": runner.size}
+        tmp = final.parent / f".{final.name}.{os.getpid()}.tmp"
         try:
             with h5py.File(tmp, "w", track_order=True) as f:
                 f.attrs["msmcore_checkpoint"] = FORMAT_VERSION
@@ -315,25 +386,32 @@ class Checkpointer:
                 encode(f, "window_start", [v.copy() for v in runner.window_start.values()],
                        "the window-start values of interpolating connections")
                 encode(f, "recorder", runner.recorder.checkpoint_state(), "the samples recorded so far")
-                f.attrs["sha256"] = checksum(f)
+                sha = checksum(f)
+                f.attrs["sha256"] = sha
             _fsync(tmp)
             os.replace(tmp, final)
-            _fsync(folder)
+            _fsync(final.parent)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        self.last_t, self.last_wall = t, time.monotonic()
-        self._prune(folder)
-        logger.info("snapshot %s written at t=%.12g in %.3g s (%d bytes)", final, t, time.perf_counter() - t0,
-                    final.stat().st_size)
-        return final
+        return sha
 
     def _prune(self, folder: Path) -> None:
-        for old in snapshot_files(folder)[self.config.keep:]:
+        for old in snapshot_files(folder, parallel=self.comm is not None)[self.config.keep:]:
             try:
-                old.unlink()
+                shutil.rmtree(old) if old.is_dir() else old.unlink()
             except OSError as exc:
                 logger.warning("could not delete old snapshot %s: %s", old, exc)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync(path.parent)
 
 
 def _fsync(path: Path) -> None:

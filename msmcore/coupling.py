@@ -472,17 +472,14 @@ class Coupling:
                 f"checkpoints save and restore component states, but {', '.join(undeclared)} declare(s) no state; "
                 "give each class state_attributes = ('attr', ...) naming what it keeps besides its port arrays "
                 "and t (an empty tuple when the port arrays are all), or implement save_state() and restore_state()")
-        if self.comm.Get_size() > 1:
-            raise NotImplementedError("checkpoints under MPI (one file per rank plus a manifest) are not "
-                                      "implemented yet; run serially to checkpoint")
         snapshot = None
         if resume is not None:
-            snapshot = load_snapshot(resume)
+            snapshot = load_snapshot(resume, self.comm)
             snapshot.check_fits(self, scheme, window, start, until)
         checkpointer = None
         if checkpoint is not None:
             checkpointer = Checkpointer(checkpoint, layout(self, scheme, window),
-                                        snapshot.t if snapshot is not None else start)
+                                        snapshot.t if snapshot is not None else start, self.comm)
         return checkpointer, snapshot
 
     def _check_step_counts(self, scheme: Scheme, start: float, until: float, max_steps: float) -> float:

@@ -201,7 +201,8 @@ class Runner:
             if i < done:
                 if i == done - 1 and not same_time(t_end, self.t_reached, window):
                     raise CouplingError(f"the snapshot was taken at t={self.t_reached:.12g}, which is not the end of "
-                                        f"window {i} (t={t_end:.12g}) of this run; resume with the same window")
+                                        f"window {i} (t={t_end:.12g}) of this run; resume with the same window",
+                                        collective=True)
                 continue
             yield t_end
 
