@@ -34,7 +34,7 @@ import h5py
 import numpy as np
 
 from msmcore.errors import ConfigurationError, MSMError
-from msmcore.state_codec import check_encodable, checksum, decode, encode
+from msmcore.state_codec import Digest, check_encodable, decode, encode
 from msmcore.timeline import same_time
 
 if TYPE_CHECKING:
@@ -223,16 +223,22 @@ def read_snapshot(path: Path, expect_sha256: str | None = None) -> Snapshot:
             if int(version) != FORMAT_VERSION:
                 raise CheckpointError(f"{path} is a snapshot of format version {int(version)}; this msmcore reads "
                                       f"version {FORMAT_VERSION}")
-            stored = f.attrs.get("sha256")
-            actual = checksum(f)
+            digest = Digest()
+            meta = decode(f["meta"], digest)
+            groups = [f["components"][k] for k in f["components"]]
+            digest.node("components", len(groups))
+            comps = {}
+            for g in groups:
+                name = decode(g["name"], digest)
+                comps[name] = (decode(g["t"], digest), decode(g["state"], digest))
+            scheme = decode(f["scheme"], digest)
+            window_start = decode(f["window_start"], digest)
+            recorder = decode(f["recorder"], digest)
+            stored, actual = f.attrs.get("sha256"), digest.hexdigest()
             if stored is None or str(stored) != actual or (expect_sha256 is not None and actual != expect_sha256):
                 raise CheckpointError(f"{path}: checksum mismatch (stored {stored!s:.16}…, content {actual:.16}…); "
                                       "the file is damaged")
-            meta = decode(f["meta"])
-            groups = [f["components"][k] for k in f["components"]]
-            comps = {decode(g["name"]): (decode(g["t"]), decode(g["state"])) for g in groups}
-            return Snapshot(Path(path), meta, comps, decode(f["scheme"]), decode(f["window_start"]),
-                            decode(f["recorder"]))
+            return Snapshot(Path(path), meta, comps, scheme, window_start, recorder)
     except CheckpointError:
         raise
     except (OSError, KeyError, ValueError, TypeError, MSMError) as exc:
@@ -372,21 +378,24 @@ class Checkpointer:
                 "layout": self.layout, "rank": runner.rank, "ranks": runner.size}
         tmp = final.parent / f".{final.name}.{os.getpid()}.tmp"
         try:
+            digest = Digest()
             with h5py.File(tmp, "w", track_order=True) as f:
                 f.attrs["msmcore_checkpoint"] = FORMAT_VERSION
-                encode(f, "meta", meta, "the checkpoint's metadata")
+                encode(f, "meta", meta, "the checkpoint's metadata", digest)
                 comps = f.create_group("components", track_order=True)
-                for i, (name, (t_comp, state)) in enumerate(runner.save_states().items()):
+                states = runner.save_states()
+                digest.node("components", len(states))
+                for i, (name, (t_comp, state)) in enumerate(states.items()):
                     g = comps.create_group(f"{i:06d}", track_order=True)
-                    encode(g, "name", name, "a component name")
-                    encode(g, "t", float(t_comp), f"the time of component '{name}'")
-                    encode(g, "state", state, f"the state of component '{name}' (its save_state())")
+                    encode(g, "name", name, "a component name", digest)
+                    encode(g, "t", float(t_comp), f"the time of component '{name}'", digest)
+                    encode(g, "state", state, f"the state of component '{name}' (its save_state())", digest)
                 encode(f, "scheme", runner.scheme.checkpoint_state(),
-                       f"the state of the scheme {type(runner.scheme).__name__} (its checkpoint_state())")
+                       f"the state of the scheme {type(runner.scheme).__name__} (its checkpoint_state())", digest)
                 encode(f, "window_start", [v.copy() for v in runner.window_start.values()],
-                       "the window-start values of interpolating connections")
-                encode(f, "recorder", runner.recorder.checkpoint_state(), "the samples recorded so far")
-                sha = checksum(f)
+                       "the window-start values of interpolating connections", digest)
+                encode(f, "recorder", runner.recorder.checkpoint_state(), "the samples recorded so far", digest)
+                sha = digest.hexdigest()
                 f.attrs["sha256"] = sha
             _fsync(tmp)
             os.replace(tmp, final)

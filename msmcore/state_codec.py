@@ -9,14 +9,16 @@ gives back an equal tree: same types, same dtypes, same bits (``-0.0`` and
 NaN payloads included). Anything else is refused with a :class:`StateEncodingError`
 naming where in the tree it sits — nothing is pickled.
 
-:func:`checksum` hashes (SHA-256) the canonical content of a group: every
-node's path, tag, dtype, shape and raw bytes, in sorted order, so that a
-snapshot can prove on reading that it is the one written.
+:class:`Digest` hashes (SHA-256) the canonical content while it is written
+and while it is read back — every node's tag, dtype, shape and raw bytes, or
+its number of children and keys, in tree order — so that a snapshot proves on
+reading that it is the one written, without a second pass over the file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import h5py
@@ -24,7 +26,7 @@ import numpy as np
 
 from msmcore.errors import MSMError
 
-__all__ = ["StateEncodingError", "check_encodable", "checksum", "decode", "encode"]
+__all__ = ["Digest", "StateEncodingError", "check_encodable", "decode", "encode"]
 
 _TAG = "msm_type"
 _INT64 = (-(2**63), 2**63 - 1)
@@ -68,87 +70,149 @@ def check_encodable(value: Any, where: str) -> None:
         raise _refuse(value, where)
 
 
-def encode(group: h5py.Group, name: str, value: Any, where: str) -> None:
-    """Write ``value`` as ``group[name]``; ``where`` names it in errors (e.g. ``"component 'macro' state"``)."""
+class Digest:
+    """SHA-256 over what :func:`encode` writes (or :func:`decode` reads), node by node in tree order.
+
+    Each node adds its tag, its dtype, shape and raw bytes (datasets) or its
+    number of children and keys (groups): the canonical content, independent of
+    how HDF5 lays it out in the file.
+    """
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+
+    def leaf(self, tag: str, data: np.ndarray | np.generic) -> None:
+        """A dataset: tag, dtype, shape and bytes."""
+        array = np.asarray(data)
+        self._sha.update(f"{tag}\0{array.dtype.str}\0{array.shape}\0".encode())
+        self._sha.update(array.tobytes())
+
+    def node(self, tag: str, children: int, keys: str = "") -> None:
+        """A group: tag, number of children, keys."""
+        self._sha.update(f"{tag}\0{children}\0{keys}\0".encode())
+
+    def hexdigest(self) -> str:
+        """The checksum so far."""
+        return self._sha.hexdigest()
+
+
+def _leaf(group: h5py.Group, name: str, data: np.ndarray | np.generic, tag: str, digest: Digest | None) -> None:
+    group.create_dataset(name, data=data).attrs[_TAG] = tag
+    if digest is not None:
+        digest.leaf(tag, data)
+
+
+def encode(group: h5py.Group, name: str, value: Any, where: str, digest: Digest | None = None) -> None:
+    """Write ``value`` as ``group[name]``; ``where`` names it in errors (e.g. ``"component 'macro' state"``).
+
+    ``digest`` (a :class:`Digest`) is updated with what is written.
+    """
     if isinstance(value, np.ndarray):
         _array_ok(value, where)
-        ds = group.create_dataset(name, data=np.ascontiguousarray(value), shape=value.shape)
-        ds.attrs[_TAG] = "ndarray"
+        _leaf(group, name, value if value.flags.c_contiguous else value.copy(order="C"), "ndarray", digest)
     elif isinstance(value, np.generic):  # before float: np.float64 is a float
         _array_ok(np.asarray(value), where)
-        group.create_dataset(name, data=np.asarray(value)).attrs[_TAG] = "npscalar"
+        _leaf(group, name, np.asarray(value), "npscalar", digest)
     elif value is None:
         group.create_group(name).attrs[_TAG] = "none"
+        if digest is not None:
+            digest.node("none", 0)
     elif isinstance(value, bool):
-        group.create_dataset(name, data=np.bool_(value)).attrs[_TAG] = "bool"
+        _leaf(group, name, np.asarray(np.bool_(value)), "bool", digest)
     elif isinstance(value, int):
         if _INT64[0] <= value <= _INT64[1]:
-            group.create_dataset(name, data=np.int64(value)).attrs[_TAG] = "int"
+            _leaf(group, name, np.asarray(np.int64(value)), "int", digest)
         else:
-            _opaque(group, name, str(value).encode(), "bigint")
+            _leaf(group, name, _opaque(str(value).encode()), "bigint", digest)
     elif isinstance(value, float):
-        group.create_dataset(name, data=np.float64(value)).attrs[_TAG] = "float"
+        _leaf(group, name, np.asarray(np.float64(value)), "float", digest)
     elif isinstance(value, str):
-        _opaque(group, name, value.encode("utf-8", "surrogatepass"), "str")
+        _leaf(group, name, _opaque(value.encode("utf-8", "surrogatepass")), "str", digest)
     elif isinstance(value, bytes):
-        _opaque(group, name, value, "bytes")
+        _leaf(group, name, _opaque(value), "bytes", digest)
     elif isinstance(value, dict):
         sub = group.create_group(name, track_order=True)
-        sub.attrs[_TAG] = "dict"
-        for i, (k, v) in enumerate(value.items()):
-            pair = sub.create_group(f"{i:08d}", track_order=True)
-            pair.attrs[_TAG] = "item"
-            encode(pair, "key", k, f"{where} (key {k!r})")
-            encode(pair, "value", v, f"{where}[{k!r}]")
+        if all(type(k) is str for k in value):  # the common case: keys in one attribute, values as children
+            keys = json.dumps(list(value))
+            sub.attrs[_TAG] = "strdict"
+            sub.attrs["keys"] = keys
+            if digest is not None:
+                digest.node("strdict", len(value), keys)
+            for i, (k, v) in enumerate(value.items()):
+                encode(sub, f"{i:08d}", v, f"{where}[{k!r}]", digest)
+        else:
+            sub.attrs[_TAG] = "dict"
+            if digest is not None:
+                digest.node("dict", len(value))
+            for i, (k, v) in enumerate(value.items()):
+                encode(sub, f"{i:08d}k", k, f"{where} (key {k!r})", digest)
+                encode(sub, f"{i:08d}v", v, f"{where}[{k!r}]", digest)
     elif isinstance(value, (list, tuple, set, frozenset)):
         sub = group.create_group(name, track_order=True)
-        sub.attrs[_TAG] = type(value).__name__
+        tag = type(value).__name__
+        sub.attrs[_TAG] = tag
+        if digest is not None:
+            digest.node(tag, len(value))
         for i, v in enumerate(value):
-            encode(sub, f"{i:08d}", v, f"{where}[{i}]")
+            encode(sub, f"{i:08d}", v, f"{where}[{i}]", digest)
     else:
         raise _refuse(value, where)
 
 
-def _opaque(group: h5py.Group, name: str, data: bytes, tag: str) -> None:
+def _opaque(data: bytes) -> np.ndarray | np.generic:
     """Bytes as one HDF5 opaque value (``np.void``); empty ones as an empty ``uint8`` array."""
-    stored = np.void(data) if data else np.zeros(0, dtype=np.uint8)
-    group.create_dataset(name, data=stored).attrs[_TAG] = tag
+    return np.void(data) if data else np.zeros(0, dtype=np.uint8)
 
 
-def _bytes(ds: h5py.Dataset) -> bytes:
-    raw = ds[()]
-    return raw.tobytes() if isinstance(raw, (np.void, np.ndarray, np.generic)) else bytes(raw)
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def decode(node: h5py.Group | h5py.Dataset) -> Any:
-    """The value :func:`encode` wrote as ``node``."""
-    tag = node.attrs.get(_TAG)
-    if isinstance(tag, bytes):
-        tag = tag.decode()
+def decode(node: h5py.Group | h5py.Dataset, digest: Digest | None = None) -> Any:
+    """The value :func:`encode` wrote as ``node``; ``digest`` is updated with what is read."""
+    tag = _text(node.attrs.get(_TAG))
     if isinstance(node, h5py.Dataset):
+        raw = node[()]
+        data = raw if isinstance(raw, (np.ndarray, np.generic)) else np.asarray(raw)
+        if digest is not None:
+            digest.leaf(tag, data)
         if tag == "ndarray":
-            return node[()] if node.shape != () else np.array(node[()], dtype=node.dtype)
+            return np.array(data, dtype=node.dtype, copy=True) if node.shape == () else data
         if tag == "npscalar":
-            return node.dtype.type(node[()])
+            return node.dtype.type(data)
         if tag == "bool":
-            return bool(node[()])
+            return bool(data)
         if tag == "int":
-            return int(node[()])
+            return int(data)
         if tag == "float":
-            return float(node[()])
-        if tag == "bigint":
-            return int(_bytes(node).decode())
-        if tag == "str":
-            return _bytes(node).decode("utf-8", "surrogatepass")
-        if tag == "bytes":
-            return _bytes(node)
+            return float(data)
+        if tag in ("bigint", "str", "bytes"):
+            blob = np.asarray(data).tobytes()
+            return int(blob.decode()) if tag == "bigint" else blob.decode("utf-8", "surrogatepass") \
+                if tag == "str" else blob
     else:
-        if tag == "none":
-            return None
         children = [node[k] for k in node]  # track_order: creation order
+        if tag == "none":
+            if digest is not None:
+                digest.node("none", 0)
+            return None
+        if tag == "strdict":
+            keys_text = _text(node.attrs["keys"])
+            if digest is not None:
+                digest.node(tag, len(children), keys_text)
+            keys = json.loads(keys_text)
+            if len(keys) != len(children):
+                raise MSMError(f"checkpoint node {node.name} lists {len(keys)} keys for {len(children)} values")
+            return {k: decode(c, digest) for k, c in zip(keys, children, strict=True)}
+        if digest is not None and tag in ("dict", "list", "tuple", "set", "frozenset"):
+            digest.node(tag, len(children) // 2 if tag == "dict" else len(children))
         if tag == "dict":
-            return {_key(decode(c["key"])): decode(c["value"]) for c in children}
-        items = [decode(c) for c in children]
+            out = {}
+            for k, v in zip(children[0::2], children[1::2], strict=True):
+                key = decode(k, digest)
+                out[key] = decode(v, digest)
+            return out
+        items = [decode(c, digest) for c in children]
         if tag == "list":
             return items
         if tag == "tuple":
@@ -159,27 +223,3 @@ def decode(node: h5py.Group | h5py.Dataset) -> Any:
             return frozenset(items)
     raise MSMError(f"checkpoint node {node.name} has an unknown type tag {tag!r}; the file was not written by "
                    "this version of msmcore or is damaged")
-
-
-def _key(value: Any) -> Any:
-    """Keys must be hashable: a list decoded from a tuple key is a tuple already; arrays are not keys."""
-    return value
-
-
-def checksum(group: h5py.Group) -> str:
-    """SHA-256 (hex) over the canonical content of ``group``: paths, tags, dtypes, shapes and bytes, sorted."""
-    digest = hashlib.sha256()
-
-    def visit(name: str, obj: h5py.Group | h5py.Dataset) -> None:
-        tag = obj.attrs.get(_TAG, "")
-        digest.update(f"{name}\0{tag}\0".encode())
-        if isinstance(obj, h5py.Dataset):
-            digest.update(f"{obj.dtype.str}\0{obj.shape}\0".encode())
-            data = obj[()]
-            digest.update(data.tobytes() if isinstance(data, (np.ndarray, np.generic)) else bytes(data))
-
-    names: list[str] = []
-    group.visit(names.append)
-    for name in sorted(names):
-        visit(name, group[name])
-    return digest.hexdigest()

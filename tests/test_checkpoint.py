@@ -9,6 +9,7 @@ coupling from the failed run's checkpoint folder and compares every dataset with
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import math
 import sys
@@ -24,7 +25,7 @@ from hypothesis.extra import numpy as hnp
 
 import msmcore as msm
 from msmcore.checkpoint import CheckpointError, CheckpointWarning, read_snapshot, snapshot_files
-from msmcore.state_codec import StateEncodingError, checksum, decode, encode
+from msmcore.state_codec import Digest, StateEncodingError, decode, encode
 
 pytest.importorskip("msm_fluid")
 pytest.importorskip("msm_kinetics")
@@ -117,8 +118,8 @@ def test_a_corrupt_newest_snapshot_falls_back_to_the_previous_one_with_a_warning
     assert newest.name == "snapshot-000000000030.h5"
     with h5py.File(newest, "r+") as f:  # one value changed, the checksum left as it was
         g = f["components"]["000000"]["state"]
-        key = next(k for k in g if g[k]["key"][()].tobytes() == b"u")
-        g[key]["value"][7] += 1.0
+        key = sorted(g)[json.loads(g.attrs["keys"]).index("u")]
+        g[key][7] += 1.0
     with pytest.raises(CheckpointError, match="checksum mismatch"):
         read_snapshot(newest)
     c, scheme = rd.build()
@@ -143,7 +144,8 @@ def test_no_temporary_files_are_left_and_only_keep_snapshots_stay(tmp_path):
         "snapshot-000000000008.h5", "snapshot-000000000010.h5", "snapshot-000000000012.h5"]
     with h5py.File(folder / "snapshot-000000000012.h5", "r") as f:
         assert f.attrs["msmcore_checkpoint"] == 1
-        assert f.attrs["sha256"] == checksum(f)
+        assert len(f.attrs["sha256"]) == 64
+    assert read_snapshot(folder / "snapshot-000000000012.h5").windows_done == 12
 
 
 def test_a_changed_layout_is_refused_naming_the_difference(tmp_path):
@@ -338,10 +340,10 @@ _trees = st.recursive(
 @given(_trees)
 def test_encoding_round_trips_nested_states_exactly(tree):
     with h5py.File("mem.h5", "w", driver="core", backing_store=False, track_order=True) as f:
-        encode(f, "state", tree, "a state")
-        first = checksum(f)
-        back = decode(f["state"])
-        assert checksum(f) == first
+        written, read = Digest(), Digest()
+        encode(f, "state", tree, "a state", written)
+        back = decode(f["state"], read)
+        assert read.hexdigest() == written.hexdigest()
     assert _same(back, tree), (tree, back)
 
 
