@@ -68,3 +68,25 @@ def test_reaction_diffusion_resumes_bit_for_bit_under_mpi(shared, placement):
         again = c.run(until=rd.T_END, scheme=scheme, quiet=True, resume=folder)
     for name in full:
         assert full[name].equals(again[name]), name
+
+
+hspec = importlib.util.spec_from_file_location("heat_ckpt_mpi", EXAMPLES / "partitioned_heat" / "heat.py")
+heat = importlib.util.module_from_spec(hspec)
+hspec.loader.exec_module(heat)
+
+
+@pytest.mark.skipif(SIZE != 2, reason="placement written for two ranks")
+def test_partitioned_heat_with_iqn_ils_resumes_bit_for_bit_under_mpi(shared):
+    def scheme() -> msm.Implicit:
+        return msm.Implicit(heat.WINDOW, order=["left", "right"], acceleration=msm.IQNILS(0.1, reuse=8),
+                            rel_tol=1e-12, abs_tol=1e-14, max_iterations=100)
+
+    def build() -> msm.Coupling:
+        return heat.build(left_ranks=[0], right_ranks=[1])
+
+    full = build().run(until=heat.T_END, scheme=scheme(), quiet=True)
+    build().run(until=0.5, scheme=scheme(), quiet=True, checkpoint=msm.Checkpoints(path=shared / "heat"))
+    resumed = build().run(until=heat.T_END, scheme=scheme(), quiet=True, resume=shared / "heat")
+    assert resumed.info["iterations"] == full.info["iterations"]
+    for name in full:
+        assert full[name].equals(resumed[name]), name
