@@ -24,13 +24,17 @@ from msmcore.results import Result
 pytest.importorskip("msm_fluid")
 pytest.importorskip("msm_kinetics")
 
-RD_YAML = Path(__file__).resolve().parents[1] / "examples" / "reaction_diffusion" / "rd.yaml"
-WINDOWS = 200  # long enough that the kill lands mid-run (a window takes 10-30 ms)
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+RD_YAML = EXAMPLES / "reaction_diffusion" / "rd.yaml"
+# (file, its until, its window, windows to run: enough that the kill lands mid-run)
+CASES = {"reaction-diffusion": (RD_YAML, "1.234568e-4", 2.469136e-6, 200),
+         "partitioned heat, IQN-ILS": (EXAMPLES / "partitioned_heat" / "heat.yaml", "1.0", 0.1, 100)}
 
 
-def _yaml(tmp_path: Path, checkpoints: str = "") -> Path:
-    text = RD_YAML.read_text().replace("until: 1.234568e-4", f"until: {WINDOWS * 2.469136e-6!r}")
-    path = tmp_path / "rd.yaml"
+def _yaml(tmp_path: Path, checkpoints: str = "", case: str = "reaction-diffusion") -> Path:
+    source, until, window, windows = CASES[case]
+    text = source.read_text().replace(f"until: {until}", f"until: {windows * window!r}")
+    path = tmp_path / source.name
     path.write_text(text + checkpoints)
     return path
 
@@ -40,14 +44,16 @@ def _msm(*args: str, cwd: Path) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
 
 
-def test_msm_run_killed_and_resumed_equals_the_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("case", list(CASES))
+def test_msm_run_killed_and_resumed_equals_the_uninterrupted_run(tmp_path, case):
+    _, _, window, windows = CASES[case]
     plain = tmp_path / "plain"
     plain.mkdir()
-    full = _msm(str(_yaml(plain)), "--out", "full.nc", cwd=plain)
+    full = _msm(str(_yaml(plain, case=case)), "--out", "full.nc", cwd=plain)
     cut = tmp_path / "cut"
     cut.mkdir()
-    yaml = _yaml(cut, "checkpoints:\n  every: 2.469136e-6\n  keep: 2\n  path: rd.ckpt\n")
-    kill_after = random.Random().randint(3, 60)  # a random window (printed on failure)
+    yaml = _yaml(cut, f"checkpoints:\n  every: {window!r}\n  keep: 2\n  path: rd.ckpt\n", case)
+    kill_after = random.Random().randint(3, windows // 4)  # a random window (printed on failure)
     proc = _msm(str(yaml), "--out", "cut.nc", cwd=cut)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -61,17 +67,21 @@ def test_msm_run_killed_and_resumed_equals_the_uninterrupted_run(tmp_path):
     assert proc.returncode == -signal.SIGKILL
     assert not (cut / "cut.nc").exists()
     done = int(snapshot_files(cut / "rd.ckpt")[0].name[9:21])
-    assert kill_after <= done < WINDOWS, (kill_after, done)
+    assert kill_after <= done < windows, (kill_after, done)
     resumed = _msm(str(yaml), "--resume", "rd.ckpt", "--out", "resumed.nc", cwd=cut)
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     out, err = full.communicate(timeout=300)
     assert full.returncode == 0, err
     a, b = Result.from_netcdf(plain / "full.nc"), Result.from_netcdf(cut / "resumed.nc")
-    for name in ("macro", "micro"):
-        assert a[name].sizes["time"] == WINDOWS + 1
+    assert list(a) == list(b) and len(a) == 2
+    if "iterations" in a.info:  # implicit: the same iterations in every window, before and after the kill
+        assert a.info["iterations"] == b.info["iterations"]
+    for name in a:
+        assert a[name].sizes["time"] == windows + 1
         assert a[name].equals(b[name]), (name, kill_after, done)
-        assert np.array_equal(a[name]["state_out"].values, b[name]["state_out"].values)
+        for var in a[name].data_vars:
+            assert np.array_equal(a[name][var].values, b[name][var].values), (name, var)
 
 
 def test_yaml_checkpoints_block(tmp_path):
