@@ -88,6 +88,7 @@ class Runner:
         self.scheme: Scheme | None = None
         self.checkpointer = checkpointer
         self.resume = resume
+        self._windows_used = False
 
     # -- verbs for schemes -------------------------------------------------------
     def deliver(self, name: str, exclude: Collection[Connection] = ()) -> None:
@@ -166,6 +167,8 @@ class Runner:
         for its end, evaluated at the sub-step's end time.
         """
         comp = self.components[name]
+        if self.resume is not None and not self._windows_used:
+            self._not_resumable()
         if not self.member[name]:
             comp.t = t
             return
@@ -195,6 +198,7 @@ class Runner:
         gives the scheme back its state (:meth:`Scheme.restore_checkpoint_state`).
         """
         done = self.windows_done
+        self._windows_used = True
         if self.resume is not None and self.scheme is not None:
             self.scheme.restore_checkpoint_state(self.resume.scheme)
         for i, t_end in enumerate(window_ends(self.start, self.until, window)):
@@ -214,6 +218,8 @@ class Runner:
         """
         for conn, start in self.window_start.items():
             start[...] = self.links[conn].destination.flat
+        if self.resume is not None and not self._windows_used:
+            self._not_resumable()
         if self.recorder is not None:
             self.recorder.maybe_sample(t)
         self.windows_done += 1
@@ -221,6 +227,11 @@ class Runner:
         if self.checkpointer is not None and self.checkpointer.due(t, self.window or abs(t) or 1.0):
             self.checkpointer.write(self, t)
         self.progress.update(t)
+
+    def _not_resumable(self) -> None:
+        raise CouplingError(f"{type(self.scheme).__name__} does not step through Runner.windows(), so it cannot "
+                            "continue from a snapshot (it would start again at window 0); loop over "
+                            "runner.windows(window) in its run()", collective=True)
 
     def _advance_interpolated(self, name: str, t: float, connections: list[Connection]) -> None:
         comp = self.components[name]

@@ -183,6 +183,32 @@ def test_a_changed_layout_is_refused_naming_the_difference(tmp_path):
               resume=folder)
 
 
+class OwnLoop(msm.MacroMicro):
+    """A scheme that counts its windows itself, from the run's start (not through Runner.windows())."""
+
+    def run(self, runner):
+        t = runner.start
+        for t_end in msm.schemes.window_ends(runner.start, runner.until, rd.MACRO_DT):
+            runner.deliver(self.micro)
+            runner.components[self.micro].t = t
+            runner.advance(self.micro, t + self.horizon)
+            runner.deliver(self.macro)
+            runner.advance(self.macro, t_end)
+            runner.sync(t_end)
+            t = t_end
+
+
+def test_wallclock_snapshots_and_schemes_that_cannot_resume(tmp_path, rd_full):
+    c, _ = rd.build()
+    own = OwnLoop(macro="macro", micro="micro", horizon=rd.HORIZON)
+    res = c.run(until=10 * rd.MACRO_DT, scheme=own, quiet=True,
+                checkpoint=msm.Checkpoints(wallclock=1e-9, keep=100, path=tmp_path / "wall"))
+    assert len(snapshot_files(tmp_path / "wall")) == 10  # a nanosecond passes in every window
+    assert res["macro"].equals(rd_full["macro"].isel(time=slice(0, 11)))
+    with pytest.raises(msm.CouplingError, match=r"OwnLoop does not step through Runner.windows\(\)"):
+        c.run(until=rd.T_END, scheme=own, quiet=True, resume=tmp_path / "wall")
+
+
 def test_checkpoint_arguments_are_validated(tmp_path):
     for kwargs, pattern in (({"every": 0.0}, r"every=\.\.\.\) must be a positive"),
                             ({"wallclock": -1}, r"wallclock=\.\.\.\) must be a positive"),
