@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,36 +40,45 @@ def _yaml(tmp_path: Path, checkpoints: str = "", case: str = "reaction-diffusion
     return path
 
 
-def _msm(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "msmcore", "run", *args, "--quiet"], cwd=cwd, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
+def _msm(*args: str, cwd: Path, ranks: int = 1) -> subprocess.Popen[str]:
+    """``msm run ... --quiet`` in its own process group (under ``mpiexec -n ranks`` when ranks > 1)."""
+    env = dict(os.environ)
+    command = [sys.executable, "-m", "msmcore", "run", *args, "--quiet"]
+    if ranks > 1:
+        mpiexec = shutil.which("mpiexec")
+        assert mpiexec, "mpiexec (OpenMPI) is part of the set-up"
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+        command = [mpiexec, "--oversubscribe", "-n", str(ranks), *command]
+    return subprocess.Popen(command, cwd=cwd, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_msm_run_killed_and_resumed_equals_the_uninterrupted_run(tmp_path, case):
+@pytest.mark.parametrize(("case", "ranks"), [(case, 1) for case in CASES]
+                         + [pytest.param("reaction-diffusion", 2, marks=pytest.mark.slow)])
+def test_msm_run_killed_and_resumed_equals_the_uninterrupted_run(tmp_path, case, ranks):
     _, _, window, windows = CASES[case]
     plain = tmp_path / "plain"
     plain.mkdir()
-    full = _msm(str(_yaml(plain, case=case)), "--out", "full.nc", cwd=plain)
+    full = _msm(str(_yaml(plain, case=case)), "--out", "full.nc", cwd=plain)  # serial: the reference
     cut = tmp_path / "cut"
     cut.mkdir()
     yaml = _yaml(cut, f"checkpoints:\n  every: {window!r}\n  keep: 2\n  path: rd.ckpt\n", case)
     kill_after = random.Random().randint(3, windows // 4)  # a random window (printed on failure)
-    proc = _msm(str(yaml), "--out", "cut.nc", cwd=cut)
+    proc = _msm(str(yaml), "--out", "cut.nc", cwd=cut, ranks=ranks)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        files = snapshot_files(cut / "rd.ckpt")
-        if files and int(files[0].name[9:21]) >= kill_after:
+        files = snapshot_files(cut / "rd.ckpt", parallel=ranks > 1)
+        if files and int(files[0].name[9:21]) >= kill_after and (ranks == 1 or (files[0] / "manifest.json").exists()):
             break
         assert proc.poll() is None, (kill_after, proc.communicate())
         time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)  # every process of the run at once, as when a node dies
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     assert not (cut / "cut.nc").exists()
-    done = int(snapshot_files(cut / "rd.ckpt")[0].name[9:21])
+    done = int(snapshot_files(cut / "rd.ckpt", parallel=ranks > 1)[0].name[9:21])
     assert kill_after <= done < windows, (kill_after, done)
-    resumed = _msm(str(yaml), "--resume", "rd.ckpt", "--out", "resumed.nc", cwd=cut)
+    resumed = _msm(str(yaml), "--resume", "rd.ckpt", "--out", "resumed.nc", cwd=cut, ranks=ranks)
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     out, err = full.communicate(timeout=300)
