@@ -354,7 +354,7 @@ class Checkpointer:
         if self.comm is None:
             final = folder / f"{name}.h5"
             self._write_file(runner, t, final)
-            self._prune(folder)
+            self._prune(folder, final)
         else:
             final = folder / f"{name}.d"
             final.mkdir(exist_ok=True)
@@ -365,7 +365,7 @@ class Checkpointer:
                 manifest = {"format": FORMAT_VERSION, "ranks": self.comm.Get_size(), "sha256": shas, "t": t,
                             "windows_done": runner.windows_done}
                 _atomic_write(final / _MANIFEST, json.dumps(manifest).encode())
-                self._prune(folder)
+                self._prune(folder, final)
             self.comm.Barrier()
         self.last_t, self.last_wall = t, time.monotonic()
         logger.info("snapshot %s written at t=%.12g in %.3g s", final, t, time.perf_counter() - t0)
@@ -405,8 +405,19 @@ class Checkpointer:
             raise
         return sha
 
-    def _prune(self, folder: Path) -> None:
-        for old in snapshot_files(folder, parallel=self.comm is not None)[self.config.keep:]:
+    def _prune(self, folder: Path, newest: Path) -> None:
+        """Keep the ``keep`` newest snapshots up to ``newest``; delete later ones (another history) and older ones.
+
+        A snapshot numbered after the one just written was left by a run that went
+        further (one that died, whose newest snapshot was damaged, or that the user
+        chose not to resume from): it is not this run's future, so it goes.
+        """
+        entries = snapshot_files(folder, parallel=self.comm is not None)
+        later = [e for e in entries if e.name > newest.name]
+        for stale in later:
+            logger.warning("deleting snapshot %s: it is later than %s, the newest of this run, so it belongs to "
+                           "another run", stale, newest.name)
+        for old in later + [e for e in entries if e.name <= newest.name][self.config.keep:]:
             try:
                 shutil.rmtree(old) if old.is_dir() else old.unlink()
             except OSError as exc:

@@ -138,6 +138,22 @@ def test_a_corrupt_newest_snapshot_falls_back_to_the_previous_one_with_a_warning
         c.run(until=rd.T_END, scheme=scheme, quiet=True, resume=newest)
 
 
+def test_snapshots_of_another_history_are_deleted_when_a_resumed_run_writes(tmp_path, rd_full, caplog):
+    folder = _rd_interrupted(tmp_path, crash_window=31, every=10, keep=2)
+    newest = snapshot_files(folder)[0]
+    newest.write_bytes(newest.read_bytes()[:1000])  # damaged: the resumed run starts from window 20
+    c, scheme = rd.build()
+    crash_after(c, "macro", 27 * rd.MACRO_DT * (1 + 1e-9))
+    with pytest.warns(CheckpointWarning), caplog.at_level(logging.WARNING, logger="msmcore.checkpoint"), \
+            pytest.raises(msm.CouplingError, match="injected failure"):
+        c.run(until=rd.T_END, scheme=scheme, quiet=True, resume=folder,
+              checkpoint=msm.Checkpoints(every=5 * rd.MACRO_DT, keep=1, path=folder))
+    assert "belongs to another run" in caplog.text
+    assert [f.name for f in snapshot_files(folder)] == ["snapshot-000000000025.h5"]  # not the damaged 30
+    c, scheme = rd.build()
+    assert_same(c.run(until=rd.T_END, scheme=scheme, quiet=True, resume=folder), rd_full)
+
+
 def test_no_temporary_files_are_left_and_only_keep_snapshots_stay(tmp_path):
     folder = _rd_interrupted(tmp_path, crash_window=12, every=2, keep=3)
     assert sorted(p.name for p in folder.iterdir()) == [
