@@ -194,7 +194,7 @@ class Implicit(Scheme):
 
     def checkpoint_state(self) -> dict[str, Any]:
         """The next window's first iterate, the iterations per window so far and the acceleration's state."""
-        return {"x": self._x.copy(), "iterations": list(self._iterations),
+        return {"x": self._x.copy(), "iterations": np.asarray(self._iterations, dtype=np.int64),  # one array
                 "acceleration": self.acceleration.checkpoint_state()}
 
     def restore_checkpoint_state(self, state: Any) -> None:
