@@ -101,10 +101,10 @@ class Implicit(Scheme):
                                          _tolerance(pair[1], f"tolerances['{key}'] abs_tol"))
         self.min_iterations, self.max_iterations = int(min_iterations), int(max_iterations)
         self.on_divergence = on_divergence
+        self._x = np.zeros(0)  # during a run: the next window's first iterate
+        self._iterations: list[int] = []
 
     needs_state = True
-    _x: np.ndarray = np.zeros(0)
-    _iterations: list[int] = []
 
     def window_length(self, coupling: Coupling) -> float:
         return self.window
