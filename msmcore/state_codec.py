@@ -39,7 +39,8 @@ class StateEncodingError(MSMError, TypeError):
 def _refuse(value: Any, where: str, why: str = "") -> StateEncodingError:
     return StateEncodingError(
         f"{where} holds a {type(value).__module__}.{type(value).__qualname__}{why}, which a checkpoint cannot "
-        "store; a state may hold only dict/list/tuple/set, NumPy arrays and scalars, float, int, bool, str, "
+        "store; a state may hold only (exactly, not subclasses of) dict/list/tuple/set/frozenset, NumPy arrays "
+        "and scalars, float, int, bool, str, "
         "bytes and None — return such a form from save_state() (e.g. an OpenMM checkpoint as bytes, an "
         "RNG's bit_generator.state as a dict)")
 
@@ -49,21 +50,29 @@ def _array_ok(value: np.ndarray, where: str) -> None:
         raise _refuse(value, where, f" of dtype {value.dtype}")
 
 
+_SCALARS = (bool, int, float, str, bytes)
+_SEQUENCES = (list, tuple, set, frozenset)
+
+
 def check_encodable(value: Any, where: str) -> None:
-    """Raise :class:`StateEncodingError`, naming the key path from ``where``, unless :func:`encode` stores ``value``."""
-    if isinstance(value, np.ndarray):
+    """Raise :class:`StateEncodingError`, naming the key path from ``where``, unless :func:`encode` stores ``value``.
+
+    Types are matched exactly: a subclass (a masked array, an ``IntEnum``, a
+    ``defaultdict``, a named tuple) would come back as its base class, so it is refused.
+    """
+    if type(value) is np.ndarray:
         _array_ok(value, where)
     elif isinstance(value, np.generic):
         _array_ok(np.asarray(value), where)
-    elif value is None or isinstance(value, (bool, int, float, str, bytes)):
+    elif value is None or type(value) in _SCALARS:
         return
-    elif isinstance(value, dict):
+    elif type(value) is dict:
         for k, v in value.items():
             if not isinstance(k, (str, int, float, bool, bytes, tuple, type(None))) and not isinstance(k, np.generic):
                 raise _refuse(k, f"{where} (a key)")
             check_encodable(k, f"{where} (key {k!r})")
             check_encodable(v, f"{where}[{k!r}]")
-    elif isinstance(value, (list, tuple, set, frozenset)):
+    elif type(value) in _SEQUENCES:
         for i, v in enumerate(value):
             check_encodable(v, f"{where}[{i}]")
     else:
@@ -107,7 +116,7 @@ def encode(group: h5py.Group, name: str, value: Any, where: str, digest: Digest 
 
     ``digest`` (a :class:`Digest`) is updated with what is written.
     """
-    if isinstance(value, np.ndarray):
+    if type(value) is np.ndarray:
         _array_ok(value, where)
         _leaf(group, name, value if value.flags.c_contiguous else value.copy(order="C"), "ndarray", digest)
     elif isinstance(value, np.generic):  # before float: np.float64 is a float
@@ -117,20 +126,20 @@ def encode(group: h5py.Group, name: str, value: Any, where: str, digest: Digest 
         group.create_group(name).attrs[_TAG] = "none"
         if digest is not None:
             digest.node("none", 0)
-    elif isinstance(value, bool):
+    elif type(value) is bool:
         _leaf(group, name, np.asarray(np.bool_(value)), "bool", digest)
-    elif isinstance(value, int):
+    elif type(value) is int:
         if _INT64[0] <= value <= _INT64[1]:
             _leaf(group, name, np.asarray(np.int64(value)), "int", digest)
         else:
             _leaf(group, name, _opaque(str(value).encode()), "bigint", digest)
-    elif isinstance(value, float):
+    elif type(value) is float:
         _leaf(group, name, np.asarray(np.float64(value)), "float", digest)
-    elif isinstance(value, str):
+    elif type(value) is str:
         _leaf(group, name, _opaque(value.encode("utf-8", "surrogatepass")), "str", digest)
-    elif isinstance(value, bytes):
+    elif type(value) is bytes:
         _leaf(group, name, _opaque(value), "bytes", digest)
-    elif isinstance(value, dict):
+    elif type(value) is dict:
         sub = group.create_group(name, track_order=True)
         if all(type(k) is str for k in value):  # the common case: keys in one attribute, values as children
             keys = json.dumps(list(value))
@@ -147,7 +156,7 @@ def encode(group: h5py.Group, name: str, value: Any, where: str, digest: Digest 
             for i, (k, v) in enumerate(value.items()):
                 encode(sub, f"{i:08d}k", k, f"{where} (key {k!r})", digest)
                 encode(sub, f"{i:08d}v", v, f"{where}[{k!r}]", digest)
-    elif isinstance(value, (list, tuple, set, frozenset)):
+    elif type(value) in _SEQUENCES:
         sub = group.create_group(name, track_order=True)
         tag = type(value).__name__
         sub.attrs[_TAG] = tag

@@ -8,6 +8,8 @@ coupling from the failed run's checkpoint folder and compares every dataset with
 
 from __future__ import annotations
 
+import collections
+import enum
 import importlib.util
 import json
 import logging
@@ -393,6 +395,9 @@ def test_encoding_refuses_what_it_cannot_store():
     with h5py.File("mem.h5", "w", driver="core", backing_store=False) as f:
         for bad, shown in ((np.array(["a"]), "dtype <U1"), (np.array([object()]), "dtype object"),
                            ({"k": lambda: 0}, r"\['k'\] holds a builtins.function"),
-                           ([1, {"x": {2j}}], r"\[1\]\['x'\]\[0\] holds a builtins.complex")):
+                           ([1, {"x": {2j}}], r"\[1\]\['x'\]\[0\] holds a builtins.complex"),
+                           ({"d": collections.defaultdict(list)}, r"\['d'\] holds a collections.defaultdict"),
+                           (np.ma.masked_array([1.0], mask=[True]), "MaskedArray"),
+                           ((enum.IntEnum("Mode", "A"))(1), "Mode")):
             with pytest.raises(StateEncodingError, match=shown):
                 encode(f, f"n{id(bad)}", bad, "the state of component 'c'")
