@@ -169,7 +169,8 @@ def test_no_temporary_files_are_left_and_only_keep_snapshots_stay(tmp_path):
 def test_a_changed_layout_is_refused_naming_the_difference(tmp_path):
     folder = _rd_interrupted(tmp_path, crash_window=3)
 
-    def other(shape: int = 100, key: str = "kinetics.network", name: str = "micro") -> msm.Coupling:
+    def other(shape: int = 100, key: str = "kinetics.network", name: str = "micro",
+              interpolate: bool = False) -> msm.Coupling:
         c = msm.Coupling()
         c.add("macro", "fluid.diffusion", shape=(shape,), spacing=rd.DX, D=rd.D, dt=rd.MACRO_DT,
               method="explicit", boundary="copy-increment", initial=1e-20)
@@ -178,7 +179,7 @@ def test_a_changed_layout_is_refused_naming_the_difference(tmp_path):
         else:
             c.add(name, key, shape=(shape,), spacing=rd.DX, D=rd.D, dt=rd.MICRO_DT, method="explicit")
         c.connect("macro.state_out", f"{name}.state_in")
-        c.connect(f"{name}.state_out", "macro.state_in")
+        c.connect(f"{name}.state_out", "macro.state_in", interpolate=interpolate)
         return c
 
     def scheme(micro: str = "micro") -> msm.Scheme:
@@ -199,6 +200,13 @@ def test_a_changed_layout_is_refused_naming_the_difference(tmp_path):
     with pytest.raises(msm.ConfigurationError, match="the scheme is 'Serial' now but 'MacroMicro'"):
         c.run(until=rd.T_END, scheme=msm.Serial(window=rd.MACRO_DT, order=["macro", "micro"]), quiet=True,
               resume=folder)
+    with pytest.raises(msm.ConfigurationError, match=r"that run started at t=0.0, this one at start=1e-06"):
+        c.run(until=rd.T_END, scheme=msm.MacroMicro(macro="macro", micro="micro", horizon=rd.HORIZON),
+              start=1e-6, quiet=True, resume=folder)
+    c = other(interpolate=True)
+    with pytest.raises(msm.ConfigurationError, match=r"connections differ: in the snapshot only "
+                                                     r"\['micro.state_out -> macro.state_in'\]"):
+        c.run(until=rd.T_END, scheme=scheme(), quiet=True, resume=folder)
 
 
 class OwnLoop(msm.MacroMicro):
