@@ -21,6 +21,7 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
+from checkpoint_parts import assert_same, crash_after
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -46,32 +47,6 @@ def _load(name: str, path: Path) -> Any:
 
 rd = _load("rd_example_ckpt", ROOT / "examples" / "reaction_diffusion" / "rd.py")
 heat = _load("heat_example_ckpt", ROOT / "examples" / "partitioned_heat" / "heat.py")
-
-
-class Crash(RuntimeError):
-    """The failure injected into a component."""
-
-
-def crash_after(coupling: msm.Coupling, name: str, t_crash: float) -> None:
-    """Make component ``name`` raise when asked to advance past ``t_crash`` (a machine dying mid-run)."""
-    comp = coupling.components[name]
-    advance = comp.advance
-
-    def failing(t: float) -> None:
-        if t > t_crash:
-            raise Crash(f"injected failure at t={t}")
-        advance(t)
-
-    comp.advance = failing  # type: ignore[method-assign]
-
-
-def assert_same(a: msm.Result, b: msm.Result) -> None:
-    assert list(a) == list(b)
-    for name in a:
-        assert a[name].equals(b[name]), name
-        for var in a[name].data_vars:
-            assert np.array_equal(a[name][var].values, b[name][var].values), (name, var)
-        assert np.array_equal(a[name]["time"].values, b[name]["time"].values)
 
 
 # -- reaction-diffusion (MacroMicro) -------------------------------------------------------

@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from checkpoint_parts import assert_same, crash_after
 
 import msmcore as msm
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_checkpoint import assert_same, crash_after  # noqa: E402
 
 pytest.importorskip("msm_fluid")
 pytest.importorskip("msm_kinetics")
