@@ -115,9 +115,10 @@ def layout(coupling: Coupling, scheme: Scheme, window: float) -> dict[str, Any]:
         ports = {p.name: {"direction": p.direction.value, "shape": list(p.spec.array_shape),
                           "dtype": str(p.spec.dtype)} for p in comp.ports.values()}
         comps[name] = {"key": coupling.keys[name], "ports": ports}
-    conns = [{k: v for k, v in dataclasses.asdict(c).items()} for c in coupling.connections]
+    conns = [dataclasses.asdict(c) for c in coupling.connections]
+    placement = {n: [int(r) for r in coupling.placement[n]] for n in coupling.components}
     return {"components": comps, "connections": conns, "scheme": type(scheme).__name__, "window": window,
-            "ranks": coupling.comm.Get_size()}
+            "ranks": coupling.comm.Get_size(), "placement": placement}
 
 
 def layout_differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
@@ -153,8 +154,8 @@ def layout_differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
                          f"{new or 'none'} (or their options differ)")
         else:
             diffs.append("the connections were made in another order")
-    for what in ("scheme", "window", "ranks"):
-        if saved[what] != now[what]:
+    for what in ("scheme", "window", "ranks", "placement"):
+        if saved.get(what) != now.get(what):
             diffs.append(f"the {what} is {now[what]!r} now but {saved[what]!r} in the snapshot")
     return diffs
 

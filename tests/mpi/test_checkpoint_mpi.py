@@ -90,3 +90,12 @@ def test_partitioned_heat_with_iqn_ils_resumes_bit_for_bit_under_mpi(shared):
     assert resumed.info["iterations"] == full.info["iterations"]
     for name in full:
         assert full[name].equals(resumed[name]), name
+
+
+@pytest.mark.skipif(SIZE != 2, reason="placement written for two ranks")
+def test_a_changed_placement_is_refused_on_every_rank(shared):
+    c, scheme = rd.build(macro_ranks=[0], micro_ranks=[1])
+    c.run(until=5 * rd.MACRO_DT, scheme=scheme, quiet=True, checkpoint=msm.Checkpoints(path=shared / "placed"))
+    c, scheme = rd.build()
+    with pytest.raises(msm.ConfigurationError, match=r"the placement is .* now but .*'macro': \[0\], 'micro': \[1\]"):
+        c.run(until=rd.T_END, scheme=scheme, quiet=True, resume=shared / "placed")
