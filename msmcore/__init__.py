@@ -42,6 +42,9 @@ __all__ = [
     "IQNILS",
     "Acceleration",
     "Aitken",
+    "CheckpointError",
+    "CheckpointWarning",
+    "Checkpoints",
     "Component",
     "ConstantRelaxation",
     "ConvergenceWarning",
@@ -76,9 +79,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # Result pulls in xarray; import it only when asked for.
+    # Result pulls in xarray, the checkpoints h5py; import them only when asked for.
     if name == "Result":
         from msmcore.results import Result
 
         return Result
+    if name in ("Checkpoints", "CheckpointError", "CheckpointWarning"):
+        from msmcore import checkpoint
+
+        return getattr(checkpoint, name)
     raise AttributeError(f"module 'msmcore' has no attribute {name!r}")

@@ -25,10 +25,12 @@ The scheme calls :meth:`Acceleration.setup` once per run with the block layout,
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -79,6 +81,18 @@ class Acceleration(ABC):
     names: Sequence[str] = ()
     #: Windows ended since :meth:`setup`.
     windows: int = 0
+    #: The attributes that change during a run: what a checkpoint keeps.
+    _run_state: ClassVar[tuple[str, ...]] = ("bounds", "names", "windows")
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """Everything the acceleration carries between windows (copies), for a checkpoint."""
+        return {n: copy.deepcopy(getattr(self, n)) for n in self._run_state}
+
+    def restore_checkpoint_state(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`checkpoint_state` (after :meth:`setup` for the same layout)."""
+        for n in self._run_state:
+            value = copy.deepcopy(state[n])
+            setattr(self, n, list(value) if n == "names" else value)
 
     def setup(self, sizes: Sequence[int], names: Sequence[str] | None = None) -> None:
         """A run begins: learn the block layout of the coupled data and forget every earlier run.
@@ -168,6 +182,8 @@ class Aitken(Acceleration):
         self.omega = self.initial
         self._previous: np.ndarray | None = None
 
+    _run_state = (*Acceleration._run_state, "omega", "_previous")
+
     def setup(self, sizes: Sequence[int], names: Sequence[str] | None = None) -> None:
         super().setup(sizes, names)
         self.omega = self.initial
@@ -256,6 +272,18 @@ class IQNILS(Acceleration):
         # columns removed for good.
         self.dropped = {"filtered": 0, "zero": 0, "layout": 0, "max_columns": 0}
         self._window_dropped = dict(self.dropped)
+
+    _run_state = (*Acceleration._run_state, "_columns", "_last", "dropped", "_window_dropped")
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """The columns V and W (with the windows that made them), the last residual, counters, preconditioner."""
+        return {**super().checkpoint_state(), "preconditioner": self.preconditioner.checkpoint_state()}
+
+    def restore_checkpoint_state(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`checkpoint_state`: the same columns, weights and counters."""
+        super().restore_checkpoint_state(state)
+        self._columns = [(np.asarray(v), np.asarray(w), int(k)) for v, w, k in self._columns]
+        self.preconditioner.restore_checkpoint_state(state["preconditioner"])
 
     # -- the run's bookkeeping ---------------------------------------------------------
     def setup(self, sizes: Sequence[int], names: Sequence[str] | None = None) -> None:

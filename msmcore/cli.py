@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="the YAML configuration")
     p.add_argument("--out", help="write the results here (NetCDF/HDF5); overrides run.out")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("--resume", metavar="PATH",
+                   help="continue from a snapshot file, or the newest intact snapshot of a checkpoint folder")
     p.set_defaults(func=_cmd_run)
 
     _add_profile_command(sub)
@@ -133,6 +135,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if out:
         check_writable(out)  # before step 1, not after the run
         options["out"] = out  # written as the samples come (rank 0 under MPI)
+    if args.resume:
+        options["resume"] = args.resume
     try:
         result = config.run(**options)
     except KeyboardInterrupt:

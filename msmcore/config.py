@@ -24,6 +24,10 @@
       until: 1.234568e-4
       sample_every: 2.469136e-6          # optional
       out: rd.nc                         # optional, relative to this file
+    checkpoints:                         # optional: snapshots to resume from (msm run --resume)
+      every: 2.469136e-5                 # simulation time; and/or wallclock: seconds
+      keep: 2
+      path: rd.ckpt                      # a folder, relative to this file
 
 A component may also be a class in the user's own Python file or module::
 
@@ -57,7 +61,8 @@ __all__ = ["Config", "load_config"]
 
 logger = logging.getLogger(__name__)
 
-_TOP = {"components", "connections", "scheme", "run"}
+_TOP = {"components", "connections", "scheme", "run", "checkpoints"}
+_CHECKPOINTS = {"every", "wallclock", "keep", "path"}
 _RUN = {"until", "start", "sample_every", "quiet", "check_finite", "out"}
 _SCHEMES: dict[str, tuple[type[Scheme], set[str], set[str]]] = {
     # type: (class, required keys, optional keys)
@@ -131,6 +136,8 @@ def load_config(path: str | Path, *, coupling: Coupling | None = None) -> Config
 
     scheme = _scheme(doc.get("scheme"), doc.lines.get("scheme", 0), where)
     options, out = _run_options(doc, path)
+    if "checkpoints" in doc:
+        options["checkpoint"] = _checkpoints(doc["checkpoints"], doc.lines["checkpoints"], path)
     try:
         coupling.validate(scheme)
     except MSMError as exc:
@@ -263,6 +270,27 @@ def _run_options(doc: LineMap, path: Path) -> tuple[dict[str, Any], Path | None]
             raise ConfigurationError(f"{where}:{run.lines['out']}: run.out must be a file name, got {run['out']!r}")
         out = path.parent / run["out"]
     return options, out
+
+
+def _checkpoints(spec: Any, line: int, path: Path) -> Any:
+    """The ``checkpoints:`` block as :class:`msmcore.Checkpoints` (``path`` relative to the file)."""
+    from msmcore.checkpoint import Checkpoints
+
+    where = str(path)
+    if not isinstance(spec, LineMap):
+        raise ConfigurationError(f"{where}:{line}: 'checkpoints' must be a mapping with keys "
+                                 f"{', '.join(sorted(_CHECKPOINTS))}")
+    _check_keys(spec, _CHECKPOINTS, set(), where, "checkpoints", line)
+    args = {k: plain(v) for k, v in spec.items()}
+    if "path" in args:
+        if not isinstance(args["path"], str) or not args["path"].strip():
+            raise ConfigurationError(f"{where}:{spec.lines['path']}: checkpoints.path must be a folder name, "
+                                     f"got {args['path']!r}")
+    args["path"] = path.parent / args.get("path", "run.ckpt")
+    try:
+        return Checkpoints(**args)
+    except MSMError as exc:
+        raise ConfigurationError(f"{where}:{_line_of(spec, exc, line)}: checkpoints: {exc}") from exc
 
 
 def _scheme(spec: Any, line: int, where: str) -> Scheme:

@@ -32,6 +32,7 @@ from msmcore.units import conversion_factor
 if TYPE_CHECKING:
     from os import PathLike
 
+    from msmcore.checkpoint import Checkpointer, Checkpoints, Snapshot
     from msmcore.results import Result
     from msmcore.schemes import Scheme
     from msmcore.stream import ResultsFile
@@ -389,7 +390,8 @@ class Coupling:
     def run(self, until: float, scheme: Scheme | None = None, *, start: float = 0.0,
             sample_every: float | None = None, quiet: bool = False, check_finite: bool = True,
             max_steps: float = DEFAULT_MAX_STEPS, profile: bool | int | None = None,
-            out: str | PathLike[str] | ResultsFile | None = None) -> Result:
+            out: str | PathLike[str] | ResultsFile | None = None, checkpoint: Checkpoints | None = None,
+            resume: str | os.PathLike[str] | None = None) -> Result:
         """Validate, then run the coupling from ``start`` to ``until``.
 
         A coupling may run any number of times: each run initialises every
@@ -425,6 +427,13 @@ class Coupling:
             so a run that dies leaves the samples so far), or an
             :class:`msmcore.ResultsFile` with a flush policy. Checked before
             step 1. Under MPI rank 0 writes.
+        checkpoint
+            Write snapshots of the whole coupling at window boundaries
+            (:class:`msmcore.Checkpoints`: how often, how many, where).
+        resume
+            Continue a run from a snapshot: a snapshot file, or a checkpoint
+            folder (its newest intact snapshot). The coupling, scheme and
+            window must be those of the run that wrote it; ``until`` may differ.
 
         Returns
         -------
@@ -458,9 +467,40 @@ class Coupling:
         self.validate(scheme)
         window = self._check_step_counts(scheme, start, until, max_steps)
         target = self._results_file(out)
+        checkpointer, snapshot = self._checkpointing(scheme, window, start, until, checkpoint, resume)
         runner = Runner(self, start=start, until=until, sample_every=sample_every,
-                        quiet=quiet, check_finite=check_finite, window=window, profile=profile, out=target)
+                        quiet=quiet, check_finite=check_finite, window=window, profile=profile, out=target,
+                        checkpointer=checkpointer, resume=snapshot)
         return runner.run(scheme)
+
+    def _checkpointing(self, scheme: Scheme, window: float, start: float, until: float,
+                       checkpoint: Any, resume: Any) -> tuple[Checkpointer | None, Snapshot | None]:
+        """Check the ``checkpoint`` and ``resume`` arguments before step 1; load the snapshot."""
+        if checkpoint is None and resume is None:
+            return None, None
+        from msmcore.checkpoint import Checkpointer, Checkpoints, layout, load_snapshot
+
+        if checkpoint is not None and not isinstance(checkpoint, Checkpoints):
+            raise ConfigurationError(f"run(checkpoint=...) must be msm.Checkpoints(every=..., keep=..., path=...), "
+                                     f"got {checkpoint!r}")
+        if resume is not None and not isinstance(resume, (str, os.PathLike)):
+            raise ConfigurationError(f"run(resume=...) must be the path of a snapshot file or checkpoint folder, "
+                                     f"got {resume!r}")
+        undeclared = [f"{n} ({type(c).__name__})" for n, c in self.components.items() if not type(c).declares_state()]
+        if undeclared:
+            raise ConfigurationError(
+                f"checkpoints save and restore component states, but {', '.join(undeclared)} declare(s) no state; "
+                "give each class state_attributes = ('attr', ...) naming what it keeps besides its port arrays "
+                "and t (an empty tuple when the port arrays are all), or implement save_state() and restore_state()")
+        snapshot = None
+        if resume is not None:
+            snapshot = load_snapshot(resume, self.comm)
+            snapshot.check_fits(self, scheme, window, start, until)
+        checkpointer = None
+        if checkpoint is not None:
+            checkpointer = Checkpointer(checkpoint, layout(self, scheme, window),
+                                        snapshot.t if snapshot is not None else start, self.comm)
+        return checkpointer, snapshot
 
     def _check_step_counts(self, scheme: Scheme, start: float, until: float, max_steps: float) -> float:
         """Refuse a run of absurdly many windows or steps before step 1; returns the window."""

@@ -12,10 +12,12 @@ preCICE's acceleration configuration: preconditioner types ``constant``,
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import numbers
 from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -129,6 +131,19 @@ class Preconditioner:
         self.weights = np.ones(0)
         self._windows = 0
         self._first = True
+
+    #: The attributes that change during a run: what a checkpoint keeps.
+    _run_state: ClassVar[tuple[str, ...]] = ("bounds", "names", "weights", "_windows", "_first")
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """The weights and counters (copies), for a checkpoint."""
+        return {n: copy.deepcopy(getattr(self, n)) for n in self._run_state}
+
+    def restore_checkpoint_state(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`checkpoint_state`."""
+        for n in self._run_state:
+            value = copy.deepcopy(state[n])
+            setattr(self, n, list(value) if n == "names" else value)
 
     def setup(self, sizes: Sequence[int], names: Sequence[str] | None = None) -> None:
         """Learn the block layout and start from weights 1.
@@ -288,6 +303,8 @@ class ResidualSumPreconditioner(Preconditioner):
                                      f"got {update_on_threshold!r}")
         self.update_on_threshold = update_on_threshold
         self._sums = np.zeros(0)
+
+    _run_state = (*Preconditioner._run_state, "_sums")
 
     def setup(self, sizes: Sequence[int], names: Sequence[str] | None = None) -> None:
         super().setup(sizes, names)

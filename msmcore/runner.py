@@ -53,10 +53,11 @@ from msmcore.profile import (
 from msmcore.progress import ProgressBar
 from msmcore.results import Recorder, Result
 from msmcore.stream import ResultsFile, ResultsWriter
-from msmcore.timeline import same_time, substeps
+from msmcore.timeline import same_time, substeps, window_ends
 from msmcore.transfer import Transfer
 
 if TYPE_CHECKING:
+    from msmcore.checkpoint import Checkpointer, Snapshot
     from msmcore.coupling import Connection, Coupling
     from msmcore.schemes import Scheme
 
@@ -71,7 +72,8 @@ class Runner:
 
     def __init__(self, coupling: Coupling, *, start: float, until: float, sample_every: float | None,
                  quiet: bool, check_finite: bool, window: float | None = None,
-                 profile: bool | int | None = True, out: ResultsFile | None = None) -> None:
+                 profile: bool | int | None = True, out: ResultsFile | None = None,
+                 checkpointer: Checkpointer | None = None, resume: Snapshot | None = None) -> None:
         self.coupling = coupling
         self.components = coupling.components
         self.comm = coupling.comm
@@ -100,6 +102,14 @@ class Runner:
         #: What the scheme reports about the run (e.g. iterations per window).
         self.info: dict[str, Any] = {}
         self.progress = ProgressBar(start, until, quiet=quiet or self.rank != 0)
+        #: Windows completed since ``start`` (counted by :meth:`sync`; restored on resume).
+        self.windows_done = 0
+        #: The end of the last completed window (``start`` before the first).
+        self.t_reached = start
+        self.scheme: Scheme | None = None
+        self.checkpointer = checkpointer
+        self.resume = resume
+        self._windows_used = False
 
     # -- verbs for schemes -------------------------------------------------------
     def deliver(self, name: str, exclude: Collection[Connection] = ()) -> None:
@@ -215,6 +225,8 @@ class Runner:
         for its end, evaluated at the sub-step's end time.
         """
         comp = self.components[name]
+        if self.resume is not None and not self._windows_used:
+            self._not_resumable()
         if not self.member[name]:
             comp.t = t
             return
@@ -235,19 +247,53 @@ class Runner:
         if self.check_finite:
             self._check_outputs(name, t)
 
+    def windows(self, window: float) -> Iterator[float]:
+        """The ends of the windows still to run: ``window_ends(start, until, window)`` after those done.
+
+        A resumed run continues the original sequence (the same
+        ``start + i * window``, bit for bit) and, before its first window,
+        gives the scheme back its state (:meth:`Scheme.restore_checkpoint_state`).
+        """
+        done = self.windows_done
+        self._windows_used = True
+        if self.resume is not None and self.scheme is not None:
+            self.scheme.restore_checkpoint_state(self.resume.scheme)
+        for i, t_end in enumerate(window_ends(self.start, self.until, window)):
+            if i < done:
+                if i == done - 1 and not same_time(t_end, self.t_reached, window):
+                    raise CouplingError(f"the snapshot was taken at t={self.t_reached:.12g}, which is not the end of "
+                                        f"window {i} (t={t_end:.12g}) of this run; resume with the same window",
+                                        collective=True)
+                continue
+            yield t_end
+
     def sync(self, t: float) -> None:
-        """A coupling window ended at ``t``: sample if due, update the progress bar.
+        """A coupling window ended at ``t``: sample if due, snapshot if due, update the progress bar.
 
         The values now in the inputs of interpolating connections become their
         window-start values for the next window.
         """
         for conn, start in self.window_start.items():
             start[...] = self.links[conn].destination.flat
+        if self.resume is not None and not self._windows_used:
+            self._not_resumable()
         if self.recorder is not None:
             self.recorder.maybe_sample(t)
         if self.sink is not None:
             self.sink.poll()
+        self.windows_done += 1
+        self.t_reached = t
+        if self.checkpointer is not None and self.checkpointer.due(t, self.window or abs(t) or 1.0):
+            with self.checkpointing(t):
+                if self.sink is not None:
+                    self.sink.flush()  # the results file holds every sample the snapshot holds
+                self.checkpointer.write(self, t)
         self.progress.update(t)
+
+    def _not_resumable(self) -> None:
+        raise CouplingError(f"{type(self.scheme).__name__} does not step through Runner.windows(), so it cannot "
+                            "continue from a snapshot (it would start again at window 0); loop over "
+                            "runner.windows(window) in its run()", collective=True)
 
     def _advance_interpolated(self, name: str, t: float, connections: list[Connection]) -> None:
         comp = self.components[name]
@@ -276,6 +322,7 @@ class Runner:
         clean-up, which would wait for ranks that never come.
         """
         self.events.begin()
+        self.scheme = scheme
         started: list[str] = []
         self.sink = ResultsWriter(self.out, scheme=repr(scheme), rank=self.rank) if self.out is not None else None
         try:
@@ -359,7 +406,16 @@ class Runner:
                             gather=self._gather if self.parallel else None, member=self.member,
                             resolution=self.window, time_units=self.coupling.time_units, sink=self.sink)
         self.recorder = recorder
-        recorder.sample(self.start)
+        if self.resume is not None:
+            from msmcore.checkpoint import restore_run
+
+            restore_run(self, self.resume)
+            if self.sink is not None:  # the results file continues after the snapshot's samples
+                self.sink.continue_after(len(recorder.times))
+        else:
+            recorder.sample(self.start)
+            if self.checkpointer is not None:
+                self.checkpointer.check(self)
         self.progress.t0 = time.perf_counter()
         self.events.mark()
         scheme.run(self)

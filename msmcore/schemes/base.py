@@ -41,6 +41,22 @@ class Scheme(ABC):
         """The coupling window this scheme steps with (its longest window)."""
         return default_window(coupling)
 
+    def checkpoint_state(self) -> Any:
+        """What the scheme carries from one window to the next, for a checkpoint (at a window's end).
+
+        Explicit schemes carry nothing (``{}``); an implicit one its iterate
+        and its acceleration's history. The value must be storable by
+        :mod:`msmcore.state_codec` (nested containers of arrays and scalars).
+        """
+        return {}
+
+    def restore_checkpoint_state(self, state: Any) -> None:
+        """Continue from :meth:`checkpoint_state` (called before the first window of a resumed run)."""
+        if state:
+            raise CouplingError(f"{type(self).__name__} keeps no state between windows, but the snapshot holds "
+                                f"{sorted(state) if isinstance(state, dict) else type(state).__name__} for it; "
+                                "resume with the scheme that wrote the snapshot")
+
 
 def check_window(value: Any, what: str = "window", *, optional: bool = True) -> float | None:
     """A scheme's window-like argument as a positive finite float (``None`` stays ``None`` if optional)."""

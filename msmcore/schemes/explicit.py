@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from msmcore.errors import CouplingError
-from msmcore.schemes.base import Scheme, check_order, check_window, default_window, window_ends
+from msmcore.schemes.base import Scheme, check_order, check_window, default_window
 
 if TYPE_CHECKING:
     from msmcore.coupling import Coupling
@@ -100,7 +100,7 @@ class Serial(Scheme):
     def run(self, runner: Runner) -> None:
         order = component_order(runner.coupling, self.order)
         window = self.window_length(runner.coupling)
-        for t_end in window_ends(runner.start, runner.until, window):
+        for t_end in runner.windows(window):
             for name in order:
                 runner.deliver(name)
                 runner.advance(name, t_end)
@@ -131,7 +131,7 @@ class Parallel(Scheme):
     def run(self, runner: Runner) -> None:
         window = self.window_length(runner.coupling)
         names = list(runner.components)
-        for t_end in window_ends(runner.start, runner.until, window):
+        for t_end in runner.windows(window):
             for name in names:
                 runner.deliver(name)
             for name in names:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from msmcore.acceleration import Acceleration, ConstantRelaxation
 from msmcore.errors import ConfigurationError, ConvergenceError, CouplingError
-from msmcore.schemes.base import Scheme, check_order, check_window, window_ends
+from msmcore.schemes.base import Scheme, check_order, check_window
 
 if TYPE_CHECKING:
     from msmcore.coupling import Connection, Coupling
@@ -101,6 +101,8 @@ class Implicit(Scheme):
                                          _tolerance(pair[1], f"tolerances['{key}'] abs_tol"))
         self.min_iterations, self.max_iterations = int(min_iterations), int(max_iterations)
         self.on_divergence = on_divergence
+        self._x = np.zeros(0)  # during a run: the next window's first iterate
+        self._iterations: list[int] = []
 
     needs_state = True
 
@@ -151,11 +153,14 @@ class Implicit(Scheme):
         self.acceleration.setup(sizes, labels)
         tols = [self.tolerances.get(lbl, (self.rel_tol, self.abs_tol)) for lbl in labels]
         iterations: list[int] = []
+        self._iterations = iterations
         runner.info["iterations"] = iterations
         runner.info["coupled"] = [str(c) for c in coupled]
-        x = runner.transferred(coupled)  # initial guess: what the sources give at the start
-        t = runner.start
-        for index, t_end in enumerate(window_ends(runner.start, runner.until, self.window)):
+        self._x = runner.transferred(coupled)  # initial guess: what the sources give at the start
+        t = runner.t_reached
+        for t_end in runner.windows(self.window):  # a resumed run has its x and history back now
+            x = self._x
+            index = runner.windows_done
             saved = runner.save_states()
             self.acceleration.start_window()
             converged = False
@@ -183,9 +188,23 @@ class Implicit(Scheme):
             if not converged:
                 self._diverged(index, t, t_end, k, labels, residuals)
             self.acceleration.end_window()
+            self._x = x_tilde  # the next window starts from the newest answer
             runner.sync(t_end)
-            x = x_tilde  # the next window starts from the newest answer
             t = t_end
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """The next window's first iterate, the iterations per window so far and the acceleration's state."""
+        return {"x": self._x.copy(), "iterations": np.asarray(self._iterations, dtype=np.int64),  # one array
+                "acceleration": self.acceleration.checkpoint_state()}
+
+    def restore_checkpoint_state(self, state: Any) -> None:
+        """Continue from :meth:`checkpoint_state` (the acceleration set up for this run's layout first)."""
+        if state["x"].shape != self._x.shape:
+            raise CouplingError(f"the snapshot's coupled data hold {state['x'].shape[0]} values, this run's "
+                                f"{self._x.shape[0]}; resume with the coupling that wrote it")
+        self._x = np.array(state["x"], copy=True)
+        self._iterations[:] = [int(k) for k in state["iterations"]]
+        self.acceleration.restore_checkpoint_state(state["acceleration"])
 
     def _diverged(self, index: int, t: float, t_end: float, k: int, labels: list[str],
                   residuals: list[tuple[float, float]]) -> None:

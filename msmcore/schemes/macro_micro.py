@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from msmcore.errors import ConfigurationError, CouplingError
-from msmcore.schemes.base import Scheme, check_window, window_ends
+from msmcore.schemes.base import Scheme, check_window
 
 if TYPE_CHECKING:
     from msmcore.coupling import Coupling
@@ -60,8 +60,8 @@ class MacroMicro(Scheme):
 
     def run(self, runner: Runner) -> None:
         window = self.window_length(runner.coupling)
-        t = runner.start
-        for t_end in window_ends(runner.start, runner.until, window):
+        t = runner.t_reached
+        for t_end in runner.windows(window):
             runner.deliver(self.micro)
             runner.components[self.micro].t = t
             runner.advance(self.micro, t + self.horizon)

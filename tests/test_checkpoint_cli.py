@@ -1,0 +1,110 @@
+"""`msm run` killed with SIGKILL once a snapshot exists, resumed with `--resume`, equals an uninterrupted run.
+
+Also the YAML ``checkpoints:`` block: its keys, and errors naming file and line.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import msmcore as msm
+from msmcore.checkpoint import snapshot_files
+from msmcore.config import load_config
+from msmcore.results import Result
+
+pytest.importorskip("msm_fluid")
+pytest.importorskip("msm_kinetics")
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+RD_YAML = EXAMPLES / "reaction_diffusion" / "rd.yaml"
+# (file, its until, its window, windows to run: enough that the kill lands mid-run)
+CASES = {"reaction-diffusion": (RD_YAML, "1.234568e-4", 2.469136e-6, 200),
+         "partitioned heat, IQN-ILS": (EXAMPLES / "partitioned_heat" / "heat.yaml", "1.0", 0.1, 100)}
+
+
+def _yaml(tmp_path: Path, checkpoints: str = "", case: str = "reaction-diffusion") -> Path:
+    source, until, window, windows = CASES[case]
+    text = source.read_text().replace(f"until: {until}", f"until: {windows * window!r}")
+    path = tmp_path / source.name
+    path.write_text(text + checkpoints)
+    return path
+
+
+def _msm(*args: str, cwd: Path, ranks: int = 1) -> subprocess.Popen[str]:
+    """``msm run ... --quiet`` in its own process group (under ``mpiexec -n ranks`` when ranks > 1)."""
+    env = dict(os.environ)
+    command = [sys.executable, "-m", "msmcore", "run", *args, "--quiet"]
+    if ranks > 1:
+        mpiexec = shutil.which("mpiexec")
+        assert mpiexec, "mpiexec (OpenMPI) is part of the set-up"
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+        command = [mpiexec, "--oversubscribe", "-n", str(ranks), *command]
+    return subprocess.Popen(command, cwd=cwd, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)
+
+
+@pytest.mark.parametrize(("case", "ranks"), [(case, 1) for case in CASES]
+                         + [pytest.param("reaction-diffusion", 2, marks=pytest.mark.slow)])
+def test_msm_run_killed_and_resumed_equals_the_uninterrupted_run(tmp_path, case, ranks):
+    _, _, window, windows = CASES[case]
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    full = _msm(str(_yaml(plain, case=case)), "--out", "full.nc", cwd=plain)  # serial: the reference
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    yaml = _yaml(cut, f"checkpoints:\n  every: {window!r}\n  keep: 2\n  path: rd.ckpt\n", case)
+    kill_after = random.Random().randint(3, windows // 4)  # a random window (printed on failure)
+    proc = _msm(str(yaml), "--out", "cut.nc", cwd=cut, ranks=ranks)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        files = snapshot_files(cut / "rd.ckpt", parallel=ranks > 1)
+        if files and int(files[0].name[9:21]) >= kill_after and (ranks == 1 or (files[0] / "manifest.json").exists()):
+            break
+        assert proc.poll() is None, (kill_after, proc.communicate())
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)  # every process of the run at once, as when a node dies
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (cut / "cut.nc").exists()
+    done = int(snapshot_files(cut / "rd.ckpt", parallel=ranks > 1)[0].name[9:21])
+    assert kill_after <= done < windows, (kill_after, done)
+    resumed = _msm(str(yaml), "--resume", "rd.ckpt", "--out", "resumed.nc", cwd=cut, ranks=ranks)
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    out, err = full.communicate(timeout=300)
+    assert full.returncode == 0, err
+    a, b = Result.from_netcdf(plain / "full.nc"), Result.from_netcdf(cut / "resumed.nc")
+    assert list(a) == list(b) and len(a) == 2
+    if "iterations" in a.info:  # implicit: the same iterations in every window, before and after the kill
+        assert a.info["iterations"] == b.info["iterations"]
+    for name in a:
+        assert a[name].sizes["time"] == windows + 1
+        assert a[name].equals(b[name]), (name, kill_after, done)
+        for var in a[name].data_vars:
+            assert np.array_equal(a[name][var].values, b[name][var].values), (name, var)
+
+
+def test_yaml_checkpoints_block(tmp_path):
+    path = _yaml(tmp_path, "checkpoints:\n  every: 1.0e-5\n  wallclock: 600\n  keep: 3\n  path: out/ck\n")
+    ckpt = load_config(path).run_options["checkpoint"]
+    assert isinstance(ckpt, msm.Checkpoints)
+    assert (ckpt.every, ckpt.wallclock, ckpt.keep, ckpt.path) == (1.0e-5, 600.0, 3, tmp_path / "out" / "ck")
+    n = len(RD_YAML.read_text().splitlines())
+    for block, line, pattern in (
+            ("checkpoints:\n  every: 1.0e-5\n  keep: 0\n", n + 3, r"keep=\.\.\.\) must be a whole number"),
+            ("checkpoints:\n  evry: 1.0\n", n + 2, "unknown key 'evry' in checkpoints"),
+            ("checkpoints: 5\n", n + 1, "'checkpoints' must be a mapping"),
+            ("checkpoints:\n  path: ''\n", n + 2, "checkpoints.path must be a folder name")):
+        bad = _yaml(tmp_path, block)
+        with pytest.raises(msm.ConfigurationError, match=rf"{bad}:{line}: .*{pattern}"):
+            load_config(bad)
