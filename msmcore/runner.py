@@ -411,7 +411,7 @@ class Runner:
 
             restore_run(self, self.resume)
             if self.sink is not None:  # the results file continues after the snapshot's samples
-                self.sink.continue_after(len(recorder.times))
+                self.sink.resume(recorder, self.comm if self.parallel else None)
         else:
             recorder.sample(self.start)
             if self.checkpointer is not None:

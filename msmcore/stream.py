@@ -325,6 +325,36 @@ class ResultsWriter:
         self.count = self.written = samples_kept
         self._pending.clear()
 
+    def resume(self, recorder: Recorder, comm: Any = None) -> None:
+        """A resumed run: continue the file after the recorder's samples, or write it anew from them.
+
+        When the file holds at least the samples the recorder got back from
+        the snapshot (the run that wrote the snapshot flushed them), it is
+        continued after them (:meth:`continue_after`); when it is missing,
+        shorter or unreadable (another ``--out``, a kill during a flush), it is
+        written anew with those samples. Collective under MPI (``comm``).
+        """
+        kept = len(recorder.times)
+        usable = False
+        if self.rank == 0:
+            try:
+                usable = Path(self.path).is_file() and samples_in(self.path)[0] >= kept
+            except (OSError, KeyError, ValueError, IndexError, RuntimeError):
+                logger.warning("results file %s is unreadable; writing it anew from the snapshot's samples",
+                               self.path)
+        if comm is not None:
+            usable = bool(comm.bcast(usable, root=0))
+        if usable:
+            self.continue_after(kept)
+            return
+        datasets = recorder.datasets()  # collective under MPI
+        if self.rank == 0:
+            self._create(datasets, recorder.time_units)
+        self._created = True
+        self.count = self.written = kept
+        self._pending.clear()
+        self._after_flush(time.perf_counter())
+
     def close(self, result: Result | None = None, *, status: str = "complete",
               timings: Mapping[str, Mapping[str, float]] | None = None, info: Mapping[str, Any] | None = None,
               wall_s: float = math.nan) -> None:

@@ -78,6 +78,24 @@ def test_reaction_diffusion_resumed_after_a_crash_equals_the_uninterrupted_run(t
     assert not np.array_equal(rd_full["macro"]["state_out"].values[20], rd_full["macro"]["state_out"].values[0])
 
 
+def test_the_results_file_continues_after_the_snapshot_or_is_written_anew_from_it(tmp_path, rd_full):
+    c, scheme = rd.build()
+    crash_after(c, "macro", 23 * rd.MACRO_DT * (1 + 1e-9))
+    ckpt = msm.Checkpoints(every=5 * rd.MACRO_DT, keep=2, path=tmp_path / "run.ckpt")
+    with pytest.raises(msm.CouplingError, match="injected failure"):
+        c.run(until=rd.T_END, scheme=scheme, quiet=True, checkpoint=ckpt, out=tmp_path / "rd.nc")
+    partial = msm.Result.from_netcdf(tmp_path / "rd.nc")
+    assert partial["macro"].sizes["time"] == 24  # t = 0 and 23 windows: everything sampled before the crash
+    expected = tmp_path / "expected.nc"
+    rd_full.to_netcdf(expected)
+    for out in ("rd.nc", "new.nc"):  # the same file (samples after the snapshot dropped), or a new one
+        c, scheme = rd.build()
+        resumed = c.run(until=rd.T_END, scheme=scheme, quiet=True, resume=tmp_path / "run.ckpt",
+                        out=tmp_path / out)
+        assert_same(resumed, rd_full)
+        assert_same(msm.Result.from_netcdf(tmp_path / out), msm.Result.from_netcdf(expected))
+
+
 def test_resuming_with_a_later_until_extends_the_run(tmp_path, rd_full):
     c, scheme = rd.build()
     half = 25 * rd.MACRO_DT
