@@ -119,6 +119,15 @@ def main() -> None:
     print(f"wall {md['wall_s']:.2f} s: MD {md['md_s']:.2f} s (+ {md.get('md_initialize_s', 0.0):.2f} s set-up), "
           f"continuum {md['continuum_s']:.3f} s, coupling overhead {md['overhead_s']:.2f} s = "
           f"{md['overhead_pct_of_md']:.2f} % of the MD time")
+    ck = run("bench_checkpoint.py")
+    print(f"\n## Checkpoints: partitioned heat {ck['nodes']} x {ck['nodes']}, IQN-ILS, {ck['windows']} windows "
+          "(medians)\n")
+    print(f"without checkpoints: {ck['no_checkpoint_s']:.2f} s\n")
+    print("| snapshots | run | slowdown | snapshot size | write time per snapshot |\n|---|---|---|---|---|")
+    for key, label in (("every_window", "every window"), ("every_10_windows", "every 10 windows")):
+        d = ck[key]
+        print(f"| {label} ({d['snapshots']}) | {d['wall_s']:.2f} s | {d['slowdown'] * 100:+.1f} % | "
+              f"{d['snapshot_bytes'] / 1e6:.2f} MB | {d['write_s_per_snapshot'] * 1e3:.0f} ms |")
     prof = run("bench_profile.py")
     print("\n## Cost of profiling (profile=True vs False, paired medians)\n")
     print("| run | events | wall, profile on | wall, off | on - off | two clock reads + record per event, "
