@@ -52,7 +52,7 @@ def timed(repeat: int, checkpoint_every: float | None = None, *, checkpoints: bo
 
 
 def main() -> None:
-    repeat = 3
+    repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 3
     base_s, _, _ = timed(repeat)
     out: dict[str, object] = {"machine": machine(), "nodes": NODES, "windows": round(heat.T_END / heat.WINDOW),
                               "no_checkpoint_s": base_s}

@@ -78,7 +78,9 @@ def main() -> None:
         implicit = msm.Implicit(heat.WINDOW, order=["left", "right"], acceleration=msm.IQNILS(0.1, reuse=8),
                                 rel_tol=1e-12, abs_tol=1e-14, max_iterations=100)
         out["heat_256"] = paired(lambda on: coupling.run(until=heat.T_END, scheme=implicit, quiet=True,
-                                                         profile=on), 5)
+                                                         profile=on),
+                                  int(sys.argv[sys.argv.index("--heat-pairs") + 1]) if "--heat-pairs" in sys.argv
+                                  else 5)
     print(json.dumps(out))
 
 
