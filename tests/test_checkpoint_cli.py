@@ -55,7 +55,7 @@ def _msm(*args: str, cwd: Path, ranks: int = 1) -> subprocess.Popen[str]:
 
 
 @pytest.mark.parametrize(("case", "ranks"), [(case, 1) for case in CASES]
-                         + [pytest.param("reaction-diffusion", 2, marks=pytest.mark.slow)])
+                         + [pytest.param(case, 2, marks=pytest.mark.slow) for case in CASES])
 def test_msm_run_killed_and_resumed_equals_the_uninterrupted_run(tmp_path, case, ranks):
     _, _, window, windows = CASES[case]
     plain = tmp_path / "plain"
