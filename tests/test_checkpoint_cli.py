@@ -42,8 +42,7 @@ def _yaml(tmp_path: Path, checkpoints: str = "", case: str = "reaction-diffusion
     source, until, window, windows = CASES[case]
     text = source.read_text().replace(f"until: {until}", f"until: {windows * window!r}")
     for name, placed in PLACEMENT.get(case, {}).items() if ranks > 1 else ():
-        text = re.sub(rf"^  {name}:.*$", lambda m: f"{m.group(0)}\n    ranks: {placed}", text, count=1,
-                      flags=re.MULTILINE)
+        text = re.sub(rf"^(  {name}:.*)$", rf"\1\n    ranks: {placed}", text, count=1, flags=re.MULTILINE)
     path = tmp_path / source.name
     path.write_text(text + checkpoints)
     return path

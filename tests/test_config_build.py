@@ -185,7 +185,8 @@ def test_a_module_function(tmp_path, monkeypatch):
     (CONFIG.replace("{r: 2.0, window: 0.25}", "[2.0]"), {"setup.py": SETUP},
      r"c.yaml:3: build.args must map argument names to values, got \[2.0\]"),
     (CONFIG.replace(":build", ":fails").replace(", window: 0.25", ""), {"setup.py": SETUP},
-     rf"c.yaml:2: build: calling setup.py:fails failed at .*setup.py:{line_of('no coupling')}: ValueError: no coupling today"),
+     rf"c.yaml:2: build: calling setup.py:fails failed at .*setup.py:{line_of('no coupling')}: ValueError: "
+     "no coupling today"),
     (CONFIG.replace(":build", ":bad_setting").replace("{r: 2.0, window: 0.25}", "{}"), {"setup.py": SETUP},
      rf"c.yaml:2: build: calling setup.py:bad_setting failed at .*setup.py:{line_of('r=-1.0')}: .*setting 'r'"),
     ("build: setup.py:build\nrun: {until: 1.0}\n", {"setup.py": SETUP},
