@@ -34,6 +34,12 @@ A component may also be a class in the user's own Python file or module::
       growth:
         component: {python: mymodels.py:Logistic}   # relative to this file; or pkg.module:Class
 
+Or a function in the user's Python builds the whole coupling, instead of
+``components``/``connections`` (and ``scheme``, when it returns one)::
+
+    build: {python: gray_scott.py:build, args: {n: 24}}   # returns (coupling, scheme) or a Coupling
+    run: {until: 120.0}
+
 Files are read with ``yaml.safe_load`` semantics, bounded in size and alias
 expansion (:mod:`msmcore.yamlfile`); every error names the file, the line and
 the key.
@@ -54,14 +60,14 @@ from msmcore.component import Component
 from msmcore.coupling import Coupling
 from msmcore.errors import ConfigurationError, MSMError
 from msmcore.schemes import Implicit, MacroMicro, Parallel, Scheme, Serial
-from msmcore.usercode import load_component_class
+from msmcore.usercode import call_builder, load_component_class
 from msmcore.yamlfile import LineList, LineMap, plain, read_yaml
 
 __all__ = ["Config", "load_config"]
 
 logger = logging.getLogger(__name__)
 
-_TOP = {"components", "connections", "scheme", "run", "checkpoints"}
+_TOP = {"components", "connections", "scheme", "run", "checkpoints", "build"}
 _CHECKPOINTS = {"every", "wallclock", "keep", "path"}
 _RUN = {"until", "start", "sample_every", "quiet", "check_finite", "out"}
 _SCHEMES: dict[str, tuple[type[Scheme], set[str], set[str]]] = {
@@ -116,9 +122,29 @@ def load_config(path: str | Path, *, coupling: Coupling | None = None) -> Config
     doc = read_yaml(path)
     if not isinstance(doc, LineMap):
         raise ConfigurationError(f"{where}: the file must hold a mapping with keys {sorted(_TOP)}")
-    _check_keys(doc, _TOP, {"components"}, where, "top level")
+    _check_keys(doc, _TOP, set(), where, "top level")
+    if "components" not in doc and "build" not in doc:
+        raise ConfigurationError(f"{where}:{doc.line}: top level is missing the key 'components' (or 'build', "
+                                 "naming a Python function that builds the coupling)")
 
-    coupling = coupling or Coupling()
+    if "build" in doc:
+        coupling, built_scheme = _build(doc, coupling, path)
+    else:
+        coupling, built_scheme = _compose(doc, coupling or Coupling(), path), None
+    scheme = built_scheme or _scheme(doc.get("scheme"), doc.lines.get("scheme", 0), where)
+    options, out = _run_options(doc, path)
+    if "checkpoints" in doc:
+        options["checkpoint"] = _checkpoints(doc["checkpoints"], doc.lines["checkpoints"], path)
+    try:
+        coupling.validate(scheme)
+    except MSMError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from exc
+    return Config(path, coupling, scheme, options, out)
+
+
+def _compose(doc: LineMap, coupling: Coupling, path: Path) -> Coupling:
+    """The coupling of the ``components`` and ``connections`` blocks."""
+    where = str(path)
     comps = doc["components"]
     if not isinstance(comps, LineMap) or not comps:
         raise ConfigurationError(f"{where}:{doc.lines['components']}: 'components' must map names to components")
@@ -133,16 +159,36 @@ def load_config(path: str | Path, *, coupling: Coupling | None = None) -> Config
         raise ConfigurationError(f"{where}:{doc.lines['connections']}: 'connections' must be a list")
     for i, item in enumerate(conns):
         _connect(coupling, i, item, conns.lines[i], where)
+    return coupling
 
-    scheme = _scheme(doc.get("scheme"), doc.lines.get("scheme", 0), where)
-    options, out = _run_options(doc, path)
-    if "checkpoints" in doc:
-        options["checkpoint"] = _checkpoints(doc["checkpoints"], doc.lines["checkpoints"], path)
+
+def _build(doc: LineMap, coupling: Coupling | None, path: Path) -> tuple[Coupling, Scheme | None]:
+    """The ``build: {python: file.py:function, args: {...}}`` block: the coupling (and scheme) it returns."""
+    where, line, spec = f"{path}:{doc.lines['build']}", doc.lines["build"], doc["build"]
+    both = sorted(k for k in ("components", "connections") if k in doc)
+    if both:
+        raise ConfigurationError(f"{where}: 'build' cannot be combined with {' and '.join(repr(k) for k in both)} "
+                                 f"(line {doc.lines[both[0]]}): the function builds the coupling; remove one")
+    if coupling is not None:
+        raise ConfigurationError(f"{where}: a configuration with 'build' makes its own coupling; "
+                                 "load it without coupling=")
+    if not isinstance(spec, LineMap) or "python" not in spec or not set(spec) <= {"python", "args"}:
+        raise ConfigurationError(f"{where}: 'build' must be {{python: mysetup.py:function, args: {{...}}}} "
+                                 f"(args optional), got {plain(spec)!r}")
+    args = spec.get("args", {})
+    if not isinstance(args, dict) or not all(isinstance(k, str) for k in args):
+        raise ConfigurationError(f"{path}:{spec.lines.get('args', line)}: build.args must map argument names "
+                                 f"to values, got {plain(args)!r}")
     try:
-        coupling.validate(scheme)
-    except MSMError as exc:
-        raise ConfigurationError(f"{where}: {exc}") from exc
-    return Config(path, coupling, scheme, options, out)
+        built, scheme = call_builder(spec["python"], {k: plain(v) for k, v in args.items()}, path.parent)
+    except ConfigurationError as exc:
+        if str(exc).startswith("args:"):  # arguments the function does not take
+            raise ConfigurationError(f"{path}:{spec.lines.get('args', line)}: build.{exc}") from exc
+        raise ConfigurationError(f"{path}:{spec.lines['python']}: build: {exc}") from exc
+    if scheme is not None and "scheme" in doc:
+        raise ConfigurationError(f"{path}:{doc.lines['scheme']}: 'scheme' is given, but {spec['python']} returns "
+                                 "a scheme too; drop one (the function may return the coupling alone)")
+    return built, scheme
 
 
 def _add_component(coupling: Coupling, name: Any, spec: Any, line: int, path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -33,9 +34,15 @@ CASES = {"reaction-diffusion": (RD_YAML, "1.234568e-4", 2.469136e-6, 200),
          "partitioned heat, IQN-ILS": (EXAMPLES / "partitioned_heat" / "heat.yaml", "1.0", 0.1, 100)}
 
 
-def _yaml(tmp_path: Path, checkpoints: str = "", case: str = "reaction-diffusion") -> Path:
+#: Under mpiexec, where a case's components go (YAML ``ranks:``); the others are on every rank.
+PLACEMENT = {"partitioned heat, IQN-ILS": {"left": [0], "right": [1]}}
+
+
+def _yaml(tmp_path: Path, checkpoints: str = "", case: str = "reaction-diffusion", ranks: int = 1) -> Path:
     source, until, window, windows = CASES[case]
     text = source.read_text().replace(f"until: {until}", f"until: {windows * window!r}")
+    for name, placed in PLACEMENT.get(case, {}).items() if ranks > 1 else ():
+        text = re.sub(rf"^(  {name}:.*)$", rf"\1\n    ranks: {placed}", text, count=1, flags=re.MULTILINE)
     path = tmp_path / source.name
     path.write_text(text + checkpoints)
     return path
@@ -55,7 +62,7 @@ def _msm(*args: str, cwd: Path, ranks: int = 1) -> subprocess.Popen[str]:
 
 
 @pytest.mark.parametrize(("case", "ranks"), [(case, 1) for case in CASES]
-                         + [pytest.param("reaction-diffusion", 2, marks=pytest.mark.slow)])
+                         + [pytest.param(case, 2, marks=pytest.mark.slow) for case in CASES])
 def test_msm_run_killed_and_resumed_equals_the_uninterrupted_run(tmp_path, case, ranks):
     _, _, window, windows = CASES[case]
     plain = tmp_path / "plain"
@@ -63,7 +70,7 @@ def test_msm_run_killed_and_resumed_equals_the_uninterrupted_run(tmp_path, case,
     full = _msm(str(_yaml(plain, case=case)), "--out", "full.nc", cwd=plain)  # serial: the reference
     cut = tmp_path / "cut"
     cut.mkdir()
-    yaml = _yaml(cut, f"checkpoints:\n  every: {window!r}\n  keep: 2\n  path: rd.ckpt\n", case)
+    yaml = _yaml(cut, f"checkpoints:\n  every: {window!r}\n  keep: 2\n  path: rd.ckpt\n", case, ranks)
     kill_after = random.Random().randint(3, windows // 4)  # a random window (printed on failure)
     proc = _msm(str(yaml), "--out", "cut.nc", cwd=cut, ranks=ranks)
     deadline = time.monotonic() + 120

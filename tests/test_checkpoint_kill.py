@@ -1,24 +1,28 @@
-"""SIGKILL at a random window of Gray–Scott and of the reduced hybrid Couette flow (MD, Langevin).
+"""`msm run` SIGKILLed at a random window of Gray–Scott and of the reduced hybrid Couette flow (MD, Langevin).
 
-A child process builds the example's coupling and runs it with a snapshot after every
-window; the test kills it once a random window's snapshot exists, resumes in a second
-child from the checkpoint folder, and compares the saved results with those of a third,
-uninterrupted child bit for bit (``Dataset.equals``). (``msm run`` itself is killed in
-tests/test_checkpoint_cli.py; these examples are Python scripts, not YAML.)
+Both couplings are built in Python; their YAML files name the function with ``build:``
+(examples/gray_scott/gray_scott.py ``build``, tests/checkpoint_builds.py ``tiny_couette``)
+and add a ``checkpoints:`` block (a snapshot after every window). The test kills the
+process group of ``msm run FILE.yaml --out cut.nc`` once a random window's snapshot
+exists, resumes with ``msm run FILE.yaml --resume FOLDER --out cut.nc`` (the same results
+file: it is continued after the snapshot's samples) and compares the file bit for bit
+with that of an uninterrupted ``msm run`` with the same snapshots (``md.lj`` rebuilds its
+OpenMM context when it saves: docs/coupling.md, "Checkpoints and restart").
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import random
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from msmcore.checkpoint import snapshot_files
@@ -27,40 +31,31 @@ from msmcore.results import Result
 pytest.importorskip("msm_fluid")
 pytest.importorskip("msm_kinetics")
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+HERE = Path(__file__).resolve().parent
+EXAMPLES = HERE.parents[0] / "examples"
 
-BUILD = {
-    "gray-scott": (f"""
-        sys.path.insert(0, {str(EXAMPLES / "gray_scott")!r})
-        import gray_scott
-        coupling, scheme = gray_scott.build(n=24)
-        until = 120.0
-    """, 120),
-    "couette": (f"""
-        import importlib.util
-        spec = importlib.util.spec_from_file_location("couette", {str(EXAMPLES / "couette_hybrid" / "couette.py")!r})
-        couette = importlib.util.module_from_spec(spec)
-        sys.modules["couette"] = couette
-        spec.loader.exec_module(couette)
-        tiny = couette.Setup(cells=(4, 8, 4), n_bins=16, boundary_bin=9, constraint_bins=(12, 13), n_cont=11,
-                             U=1.0, until=10.0, window=0.25, equilibrate=50)
-        couette.setup = lambda reduced=False: tiny
-        coupling, _ = couette.build(reduced=True, seed=2)
-        scheme = msm.Serial(window=tiny.window, order=["md", "continuum"])
-        until = tiny.until
-    """, 40),
+# case: (its build: block, its until, windows)
+CASES = {
+    "gray-scott": ({"python": f"{EXAMPLES / 'gray_scott' / 'gray_scott.py'}:build", "args": {"n": 24}}, 120.0, 120),
+    "couette": ({"python": f"{HERE / 'checkpoint_builds.py'}:tiny_couette", "args": {"seed": 2}}, 10.0, 40),
 }
 
 
-def _child(case: str, folder: Path, out: Path, resume: bool) -> subprocess.Popen[str]:
-    code = "import sys\nimport msmcore as msm\n" + textwrap.dedent(BUILD[case][0]) + textwrap.dedent(f"""
-        res = coupling.run(until=until, scheme=scheme, quiet=True,
-                           checkpoint=msm.Checkpoints(keep=2, path={str(folder)!r}),
-                           resume={str(folder)!r} if {resume!r} else None)
-        res.to_netcdf({str(out)!r})
-    """)
-    return subprocess.Popen([sys.executable, "-c", code], text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=dict(os.environ), start_new_session=True)
+def _yaml(folder: Path, case: str) -> Path:
+    """The case's YAML file in ``folder``, with a snapshot after every window into ``folder/run.ckpt``."""
+    build, until, _ = CASES[case]
+    path = folder / f"{case}.yaml"
+    # JSON is YAML: the paths are quoted whatever they hold.
+    path.write_text(f"build: {json.dumps(build)}\nrun:\n  until: {until!r}\n"
+                    "checkpoints:\n  keep: 2\n  path: run.ckpt\n")
+    return path
+
+
+def _msm(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    """``msm run ... --quiet`` in its own process group."""
+    return subprocess.Popen([sys.executable, "-m", "msmcore", "run", *args, "--quiet"], cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
+                            start_new_session=True)
 
 
 def _have(*modules: str) -> bool:
@@ -69,29 +64,35 @@ def _have(*modules: str) -> bool:
 
 @pytest.mark.parametrize("case", ["gray-scott", pytest.param("couette", marks=pytest.mark.skipif(
     not _have("openmm", "msm_md"), reason="needs openmm and msm_md"))])
-def test_killed_at_a_random_window_and_resumed_equals_the_uninterrupted_run(tmp_path, case):
-    windows = BUILD[case][1]
-    full = _child(case, tmp_path / "full.ckpt", tmp_path / "full.nc", resume=False)
-    kill_after = random.Random().randint(2, windows // 4)
-    cut = _child(case, tmp_path / "cut.ckpt", tmp_path / "cut.nc", resume=False)
+def test_msm_run_killed_at_a_random_window_and_resumed_equals_the_uninterrupted_run(tmp_path, case):
+    windows = CASES[case][2]
+    plain, cut = tmp_path / "plain", tmp_path / "cut"
+    plain.mkdir()
+    cut.mkdir()
+    full = _msm(str(_yaml(plain, case)), "--out", "full.nc", cwd=plain)
+    yaml = _yaml(cut, case)
+    kill_after = random.Random().randint(2, windows // 4)  # a random window (printed on failure)
+    proc = _msm(str(yaml), "--out", "cut.nc", cwd=cut)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        files = snapshot_files(tmp_path / "cut.ckpt")
+        files = snapshot_files(cut / "run.ckpt")
         if files and int(files[0].name[9:21]) >= kill_after:
             break
-        assert cut.poll() is None, (kill_after, cut.communicate())
+        assert proc.poll() is None, (kill_after, proc.communicate())
         time.sleep(0.005)
-    os.killpg(cut.pid, signal.SIGKILL)
-    cut.wait(timeout=30)
-    assert cut.returncode == -signal.SIGKILL and not (tmp_path / "cut.nc").exists()
-    done = int(snapshot_files(tmp_path / "cut.ckpt")[0].name[9:21])
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole process group, as when a node dies
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    done = int(snapshot_files(cut / "run.ckpt")[0].name[9:21])
     assert kill_after <= done < windows, (kill_after, done)
-    resumed = _child(case, tmp_path / "cut.ckpt", tmp_path / "resumed.nc", resume=True)
+    resumed = _msm(str(yaml), "--resume", "run.ckpt", "--out", "cut.nc", cwd=cut)  # the same results file
     for proc in (resumed, full):
         _, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err
-    a, b = Result.from_netcdf(tmp_path / "full.nc"), Result.from_netcdf(tmp_path / "resumed.nc")
+    a, b = Result.from_netcdf(plain / "full.nc"), Result.from_netcdf(cut / "cut.nc")
     assert list(a) == list(b)
     for name in a:
         assert a[name].sizes["time"] == windows + 1
         assert a[name].equals(b[name]), (case, name, kill_after, done)
+        for var in a[name].data_vars:
+            assert np.array_equal(a[name][var].values, b[name][var].values), (case, name, var, kill_after, done)
