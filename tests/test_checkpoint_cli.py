@@ -30,8 +30,8 @@ pytest.importorskip("msm_kinetics")
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 RD_YAML = EXAMPLES / "reaction_diffusion" / "rd.yaml"
 # (file, its until, its window, windows to run: enough that the kill lands mid-run)
-CASES = {"reaction-diffusion": (RD_YAML, "1.234568e-4", 2.469136e-6, 200),
-         "partitioned heat, IQN-ILS": (EXAMPLES / "partitioned_heat" / "heat.yaml", "1.0", 0.1, 100)}
+CASES = {"reaction-diffusion": (RD_YAML, "1.234568e-4", 2.469136e-6, 80),
+         "partitioned heat, IQN-ILS": (EXAMPLES / "partitioned_heat" / "heat.yaml", "1.0", 0.1, 40)}
 
 
 #: Under mpiexec, where a case's components go (YAML ``ranks:``); the others are on every rank.

@@ -36,7 +36,7 @@ EXAMPLES = HERE.parents[0] / "examples"
 
 # case: (its build: block, its until, windows)
 CASES = {
-    "gray-scott": ({"python": f"{EXAMPLES / 'gray_scott' / 'gray_scott.py'}:build", "args": {"n": 24}}, 120.0, 120),
+    "gray-scott": ({"python": f"{EXAMPLES / 'gray_scott' / 'gray_scott.py'}:build", "args": {"n": 24}}, 60.0, 60),
     "couette": ({"python": f"{HERE / 'checkpoint_builds.py'}:tiny_couette", "args": {"seed": 2}}, 10.0, 40),
 }
 
