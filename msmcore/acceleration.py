@@ -25,7 +25,6 @@ The scheme calls :meth:`Acceleration.setup` once per run with the block layout,
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from abc import ABC, abstractmethod
@@ -35,6 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from msmcore.preconditioner import (
+    CarriedState,
     ConstantPreconditioner,
     NoPreconditioner,
     Preconditioner,
@@ -66,7 +66,7 @@ logger = logging.getLogger(__name__)
 
 
 # -- accelerations --------------------------------------------------------------------
-class Acceleration(ABC):
+class Acceleration(CarriedState, ABC):
     """Turns the current iterate ``x`` and the solvers' answer ``x_tilde`` into the next iterate.
 
     The scheme calls :meth:`setup` at the start of every run (an acceleration
@@ -83,16 +83,6 @@ class Acceleration(ABC):
     windows: int = 0
     #: The attributes that change during a run: what a checkpoint keeps.
     _run_state: ClassVar[tuple[str, ...]] = ("bounds", "names", "windows")
-
-    def checkpoint_state(self) -> dict[str, Any]:
-        """Everything the acceleration carries between windows (copies), for a checkpoint."""
-        return {n: copy.deepcopy(getattr(self, n)) for n in self._run_state}
-
-    def restore_checkpoint_state(self, state: Mapping[str, Any]) -> None:
-        """Continue from :meth:`checkpoint_state` (after :meth:`setup` for the same layout)."""
-        for n in self._run_state:
-            value = copy.deepcopy(state[n])
-            setattr(self, n, list(value) if n == "names" else value)
 
     def setup(self, sizes: Sequence[int], names: Sequence[str] | None = None) -> None:
         """A run begins: learn the block layout of the coupled data and forget every earlier run.

@@ -24,6 +24,7 @@ import numpy as np
 from msmcore.errors import ConfigurationError, CouplingError
 
 __all__ = [
+    "CarriedState",
     "ConstantPreconditioner",
     "NoPreconditioner",
     "Preconditioner",
@@ -106,7 +107,28 @@ def block_layout(sizes: Sequence[int], names: Sequence[str] | None) -> tuple[np.
 
 
 # -- preconditioners ------------------------------------------------------------------
-class Preconditioner:
+class CarriedState:
+    """The checkpoint pair of an object whose run state is the attributes named in ``_run_state``.
+
+    Accelerations and preconditioners carry such state from window to window
+    (weights, columns, counters); a checkpoint keeps deep copies of it.
+    """
+
+    #: The attributes that change during a run: what a checkpoint keeps.
+    _run_state: ClassVar[tuple[str, ...]] = ()
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """Copies of the run-state attributes, for a checkpoint."""
+        return {n: copy.deepcopy(getattr(self, n)) for n in self._run_state}
+
+    def restore_checkpoint_state(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`checkpoint_state`."""
+        for n in self._run_state:
+            value = copy.deepcopy(state[n])
+            setattr(self, n, list(value) if n == "names" else value)
+
+
+class Preconditioner(CarriedState):
     """Weights per block of the coupled data, applied before IQN-ILS's least-squares problem.
 
     A block is the data of one coupled connection. The weighted residual
@@ -134,16 +156,6 @@ class Preconditioner:
 
     #: The attributes that change during a run: what a checkpoint keeps.
     _run_state: ClassVar[tuple[str, ...]] = ("bounds", "names", "weights", "_windows", "_first")
-
-    def checkpoint_state(self) -> dict[str, Any]:
-        """The weights and counters (copies), for a checkpoint."""
-        return {n: copy.deepcopy(getattr(self, n)) for n in self._run_state}
-
-    def restore_checkpoint_state(self, state: Mapping[str, Any]) -> None:
-        """Continue from :meth:`checkpoint_state`."""
-        for n in self._run_state:
-            value = copy.deepcopy(state[n])
-            setattr(self, n, list(value) if n == "names" else value)
 
     def setup(self, sizes: Sequence[int], names: Sequence[str] | None = None) -> None:
         """Learn the block layout and start from weights 1.
