@@ -377,15 +377,8 @@ class Coupling:
         if scheme is not None:
             scheme.validate(self)
             if scheme.needs_state:
-                undeclared = [f"{n} ({type(c).__name__})" for n, c in self.components.items()
-                              if not type(c).declares_state()]
-                if undeclared:
-                    raise CouplingError(
-                        f"{type(scheme).__name__} repeats windows and so restores component states, but "
-                        f"{', '.join(undeclared)} declare(s) no state; give each class state_attributes = "
-                        "('attr', ...) naming what it keeps besides its port arrays and t (an empty tuple when "
-                        "the port arrays are all), or implement save_state() and restore_state()"
-                    )
+                self._refuse_undeclared_state(f"{type(scheme).__name__} repeats windows and so restores",
+                                              CouplingError)
 
     def run(self, until: float, scheme: Scheme | None = None, *, start: float = 0.0,
             sample_every: float | None = None, quiet: bool = False, check_finite: bool = True,
@@ -486,12 +479,7 @@ class Coupling:
         if resume is not None and not isinstance(resume, (str, os.PathLike)):
             raise ConfigurationError(f"run(resume=...) must be the path of a snapshot file or checkpoint folder, "
                                      f"got {resume!r}")
-        undeclared = [f"{n} ({type(c).__name__})" for n, c in self.components.items() if not type(c).declares_state()]
-        if undeclared:
-            raise ConfigurationError(
-                f"checkpoints save and restore component states, but {', '.join(undeclared)} declare(s) no state; "
-                "give each class state_attributes = ('attr', ...) naming what it keeps besides its port arrays "
-                "and t (an empty tuple when the port arrays are all), or implement save_state() and restore_state()")
+        self._refuse_undeclared_state("checkpoints save and restore", ConfigurationError)
         snapshot = None
         if resume is not None:
             snapshot = load_snapshot(resume, self.comm)
@@ -502,8 +490,18 @@ class Coupling:
                                         snapshot.t if snapshot is not None else start, self.comm)
         return checkpointer, snapshot
 
+    def _refuse_undeclared_state(self, needs: str, error: type[MSMError]) -> None:
+        """Raise ``error`` naming the components that declare no state, where ``needs`` their states."""
+        undeclared = [f"{n} ({type(c).__name__})" for n, c in self.components.items() if not type(c).declares_state()]
+        if undeclared:
+            raise error(
+                f"{needs} component states, but {', '.join(undeclared)} declare(s) no state; give each class "
+                "state_attributes = ('attr', ...) naming what it keeps besides its port arrays and t (an empty "
+                "tuple when the port arrays are all), or implement save_state() and restore_state()")
+
     def _check_step_counts(self, scheme: Scheme, start: float, until: float, max_steps: float) -> float:
         """Refuse a run of absurdly many windows or steps before step 1; returns the window."""
+        from msmcore.schemes.base import fixed_steps
         from msmcore.timeline import count_pieces
 
         window = scheme.window_length(self)
@@ -513,14 +511,8 @@ class Coupling:
                 f"run from t={start:.17g} to until={until:.17g} is shorter than the round-off of one coupling "
                 f"window ({window:.6g}): nothing would advance; check 'until' and its units")
         counts = [("coupling windows", f"window {window:.6g}", windows)]
-        for name, comp in self.components.items():
-            try:
-                dt = comp.time_step()
-            except Exception as exc:  # noqa: BLE001 - reported with the component's name
-                raise CouplingError(f"component '{name}': time_step() failed: {type(exc).__name__}: {exc}",
-                                    component=name) from exc
-            if dt is not None:
-                counts.append((f"steps of component '{name}'", f"dt {dt:.6g}", count_pieces(start, until, dt)))
+        for name, dt in fixed_steps(self).items():
+            counts.append((f"steps of component '{name}'", f"dt {dt:.6g}", count_pieces(start, until, dt)))
         for what, step, n in counts:
             if n > max_steps:
                 raise ConfigurationError(

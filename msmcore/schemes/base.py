@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from msmcore.coupling import Coupling
     from msmcore.runner import Runner
 
-__all__ = ["Scheme", "check_order", "check_window", "default_window", "window_ends"]
+__all__ = ["Scheme", "check_order", "check_window", "default_window", "fixed_steps", "window_ends"]
 
 
 class Scheme(ABC):
@@ -67,6 +67,26 @@ def check_window(value: Any, what: str = "window", *, optional: bool = True) -> 
     return float(value)
 
 
+def fixed_steps(coupling: Coupling) -> dict[str, float]:
+    """The fixed time step of each component that has one (``time_step()`` not ``None``).
+
+    Raises
+    ------
+    CouplingError
+        Naming the component, when its ``time_step()`` fails.
+    """
+    steps = {}
+    for name, comp in coupling.components.items():
+        try:
+            dt = comp.time_step()
+        except Exception as exc:  # noqa: BLE001 - reported with the component's name
+            raise CouplingError(f"component '{name}': time_step() failed: {type(exc).__name__}: {exc}",
+                                component=name) from exc
+        if dt is not None:
+            steps[name] = float(dt)
+    return steps
+
+
 def default_window(coupling: Coupling) -> float:
     """The largest fixed time step of the coupling's components (those that have one).
 
@@ -76,14 +96,7 @@ def default_window(coupling: Coupling) -> float:
         No component has a fixed step; or, naming the component, when its
         ``time_step()`` fails.
     """
-    steps = []
-    for name, comp in coupling.components.items():
-        try:
-            dt = comp.time_step()
-        except Exception as exc:  # noqa: BLE001 - reported with the component's name
-            raise CouplingError(f"component '{name}': time_step() failed: {type(exc).__name__}: {exc}") from exc
-        if dt is not None:
-            steps.append(float(dt))
+    steps = list(fixed_steps(coupling).values())
     if not steps:
         raise CouplingError("no coupling window given and no component has a fixed time step ('dt'); "
                             "pass window=...")
