@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import sys
 import time
 from collections import defaultdict
@@ -258,14 +259,14 @@ class Runner:
         self._windows_used = True
         if self.resume is not None and self.scheme is not None:
             self.scheme.restore_checkpoint_state(self.resume.scheme)
-        for i, t_end in enumerate(window_ends(self.start, self.until, window)):
-            if i < done:
-                if i == done - 1 and not same_time(t_end, self.t_reached, window):
-                    raise CouplingError(f"the snapshot was taken at t={self.t_reached:.12g}, which is not the end of "
-                                        f"window {i} (t={t_end:.12g}) of this run; resume with the same window",
-                                        collective=True)
-                continue
-            yield t_end
+        ends = window_ends(self.start, self.until, window, skip=max(done - 1, 0))
+        if done:  # the window the snapshot ended must end where this run's window done - 1 does
+            t_end = next(ends, math.nan)
+            if not same_time(t_end, self.t_reached, window):
+                raise CouplingError(f"the snapshot was taken at t={self.t_reached:.12g}, which is not the end of "
+                                    f"window {done - 1} (t={t_end:.12g}) of this run; resume with the same window",
+                                    collective=True)
+        yield from ends
 
     def sync(self, t: float) -> None:
         """A coupling window ended at ``t``: sample if due, snapshot if due, update the progress bar.

@@ -84,17 +84,18 @@ def substeps(t_start: float, t_end: float, dt: float) -> tuple[float, int]:
     return (float(dt), n) if whole else ((t_end - t_start) / n, n)
 
 
-def window_ends(start: float, until: float, window: float) -> Iterator[float]:
+def window_ends(start: float, until: float, window: float, skip: int = 0) -> Iterator[float]:
     """End times of the coupling windows from ``start`` to ``until``, one at a time.
 
     The ends are ``start + i * window`` (computed, not accumulated); the last
     one is exactly ``until``, and shorter than ``window`` when the span is not
     a whole number of windows. Nothing is built in advance, so any number of
-    windows costs no memory (:func:`count_pieces` counts them).
+    windows costs no memory (:func:`count_pieces` counts them). ``skip`` leaves
+    out the first ``skip`` windows (a resumed run) without stepping through them.
     """
     _check(start, until, window, "coupling window")
     n, _ = _split(start, until, window)
-    for i in range(1, n):
+    for i in range(1 + skip, n):
         yield start + i * window
-    if n:
+    if n > skip:
         yield until
