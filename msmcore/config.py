@@ -69,7 +69,7 @@ logger = logging.getLogger(__name__)
 
 _TOP = {"components", "connections", "scheme", "run", "checkpoints", "build"}
 _CHECKPOINTS = {"every", "wallclock", "keep", "path"}
-_RUN = {"until", "start", "sample_every", "quiet", "check_finite", "out"}
+_RUN = {"until", "start", "sample_every", "quiet", "check_finite", "out", "max_steps"}
 _SCHEMES: dict[str, tuple[type[Scheme], set[str], set[str]]] = {
     # type: (class, required keys, optional keys)
     "serial": (Serial, set(), {"window", "order"}),
@@ -300,6 +300,9 @@ def _run_options(doc: LineMap, path: Path) -> tuple[dict[str, Any], Path | None]
             hint = " (YAML reads yes/no/on/off as true/false)" if isinstance(value, bool) else ""
             raise ConfigurationError(f"{where}:{run.lines[key]}: run.{key} must be a number (finite, in the "
                                      f"coupling's time units), got {value!r}{hint}")
+    if "max_steps" in options and not (_is_number(options["max_steps"]) and options["max_steps"] > 0):
+        raise ConfigurationError(f"{where}:{run.lines['max_steps']}: run.max_steps must be a positive number, "
+                                 f"got {options['max_steps']!r}")
     if "sample_every" in options and not options["sample_every"] > 0:
         raise ConfigurationError(f"{where}:{run.lines['sample_every']}: run.sample_every must be positive, "
                                  f"got {options['sample_every']!r}")

@@ -456,6 +456,8 @@ class Coupling:
         if profile is None:
             profile = os.environ.get("MSM_PROFILE", "1").strip().lower() not in ("0", "false", "no", "off")
         max_events_for(profile, 1)  # checked before step 1
+        if isinstance(max_steps, bool) or not isinstance(max_steps, (int, float)) or not max_steps > 0:
+            raise ConfigurationError(f"run(max_steps=...) must be a positive number, got {max_steps!r}")
         scheme = scheme or Serial()
         self.validate(scheme)
         window = self._check_step_counts(scheme, start, until, max_steps)
@@ -518,7 +520,7 @@ class Coupling:
                 raise ConfigurationError(
                     f"running from t={start:.6g} to {until:.6g} would take {n:.3g} {what} ({step}), more than "
                     f"max_steps={max_steps:.3g}; check the time step and 'until' (and their units), or pass "
-                    "run(max_steps=...) if the run really is that long"
+                    "run(max_steps=...) (in YAML: run.max_steps) if the run really is that long"
                 )
             if n > max_steps / 100:
                 logger.warning("running from t=%.6g to %.6g takes %.3g %s (%s)", start, until, n, what, step)

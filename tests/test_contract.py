@@ -320,6 +320,27 @@ def test_windows_are_not_built_as_a_list():
         c.run(until=1e300)
 
 
+def test_max_steps_is_checked_and_raises_the_bound(tmp_path):
+    from msmcore.config import load_config
+
+    c = msm.Coupling()
+    c.add("a", Counter, dt=1e-3)
+    for bad in (0, -1.0, "many", True):
+        with pytest.raises(msm.ConfigurationError, match=r"run\(max_steps=...\) must be a positive number"):
+            c.run(until=1.0, max_steps=bad)
+    with pytest.raises(msm.ConfigurationError, match=r"would take 1e\+03 coupling windows .*run.max_steps"):
+        c.run(until=1.0, max_steps=100)
+    assert c.run(until=1.0, max_steps=1000, quiet=True)["a"].sizes["time"] == 1001
+    path = tmp_path / "c.yaml"
+    path.write_text("components:\n  a: {component: fluid.diffusion, shape: [3], D: 1.0, dt: 0.1}\n"
+                    "run: {until: 1.0, max_steps: 5}\n")
+    with pytest.raises(msm.ConfigurationError, match="max_steps=5"):
+        load_config(path).run(quiet=True)
+    path.write_text(path.read_text().replace("max_steps: 5", "max_steps: no"))
+    with pytest.raises(msm.ConfigurationError, match=r"c.yaml:3: run.max_steps must be a positive number"):
+        load_config(path)
+
+
 def test_a_run_shorter_than_round_off_is_refused():
     c = msm.Coupling()
     c.add("a", Counter)
