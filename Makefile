@@ -33,8 +33,10 @@ lint:
 	$(PY) -m mypy || status=1; \
 	exit $$status
 
+# The serial suite runs on every core (pytest-xdist); tests share nothing but the read-only venv.
+JOBS ?= $(shell nproc)
 test-serial:
-	$(PYTEST) --ignore=tests/mpi $(addprefix --ignore=,$(wildcard plugins/*/tests/mpi)) tests $(PLUGIN_TESTS)
+	$(PYTEST) -n $(JOBS) --ignore=tests/mpi $(addprefix --ignore=,$(wildcard plugins/*/tests/mpi)) tests $(PLUGIN_TESTS)
 
 MPI_TESTS := tests/mpi $(wildcard plugins/*/tests/mpi)
 

@@ -1,4 +1,4 @@
-"""`msm new-plugin` end to end: scaffold, `pip install -e`, discovery, the plugin's own test."""
+"""`msm new-plugin` end to end: scaffold, `pip install`, discovery, the plugin's own test."""
 
 from __future__ import annotations
 
@@ -46,32 +46,32 @@ def test_new_plugin_installs_and_is_discovered(tmp_path):
     assert created.returncode == 0, created.stderr
     target = tmp_path / DIST
     assert target.is_dir()
-    installed = _pip("install", "-q", "--no-build-isolation", "--no-deps", "-e", str(target))
+    # Installed for real, but into a folder of its own on PYTHONPATH rather than the shared
+    # environment: tests running at the same time (pytest-xdist) never see a half-installed plugin.
+    site = tmp_path / "site"
+    installed = _pip("install", "-q", "--no-build-isolation", "--no-deps", "--target", str(site), str(target))
     assert installed.returncode == 0, installed.stderr
-    try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MSM_")}
-        listed = subprocess.run([sys.executable, "-m", "msmcore", "plugins", "--json"],
-                                capture_output=True, text=True, timeout=60, env=env)
-        assert listed.returncode == 0, listed.stderr
-        comps = {c["key"]: c for c in json.loads(listed.stdout)["components"]}
-        assert comps[f"{NAME}.decay"]["distribution"] == DIST
-        assert comps[f"{NAME}.decay"]["version"] == "0.1.0"
-        assert comps[f"{NAME}.decay"]["description"].startswith("Exponential decay")
-        # The allow-list switch excludes it again, in a really installed setting.
-        only_none = subprocess.run([sys.executable, "-m", "msmcore", "plugins", "--json"],
-                                   capture_output=True, text=True, timeout=60,
-                                   env={**env, "MSM_LOAD_PLUGINS": "nothing-here"})
-        assert f"{NAME}.decay" not in only_none.stdout
-        # The generated plugin's own validation test passes.
-        tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                                 str(target / "tests")], capture_output=True, text=True, timeout=120,
-                                cwd=target)
-        assert tested.returncode == 0, tested.stdout + tested.stderr
-        template_tests = (template_dir() / "tests" / "test_decay.py").read_text(encoding="utf-8")
-        assert f"{template_tests.count(chr(10) + 'def test_')} passed" in tested.stdout  # every template test ran
-    finally:
-        removed = _pip("uninstall", "-y", DIST)
-        assert removed.returncode == 0, removed.stderr
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MSM_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site), env.get("PYTHONPATH", "")) if p)
+    listed = subprocess.run([sys.executable, "-m", "msmcore", "plugins", "--json"],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert listed.returncode == 0, listed.stderr
+    comps = {c["key"]: c for c in json.loads(listed.stdout)["components"]}
+    assert comps[f"{NAME}.decay"]["distribution"] == DIST
+    assert comps[f"{NAME}.decay"]["version"] == "0.1.0"
+    assert comps[f"{NAME}.decay"]["description"].startswith("Exponential decay")
+    # The allow-list switch excludes it again, in a really installed setting.
+    only_none = subprocess.run([sys.executable, "-m", "msmcore", "plugins", "--json"],
+                               capture_output=True, text=True, timeout=60,
+                               env={**env, "MSM_LOAD_PLUGINS": "nothing-here"})
+    assert f"{NAME}.decay" not in only_none.stdout
+    # The generated plugin's own validation test passes.
+    tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             str(target / "tests")], capture_output=True, text=True, timeout=120,
+                            cwd=target, env=env)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    template_tests = (template_dir() / "tests" / "test_decay.py").read_text(encoding="utf-8")
+    assert f"{template_tests.count(chr(10) + 'def test_')} passed" in tested.stdout  # every template test ran
 
 
 @pytest.mark.parametrize("name", ["fluid", "msm-fluid", "kinetics"])
