@@ -77,6 +77,7 @@ def _finite_difference_check(qm, coordinates, h=1e-4, tol=1e-6):
     return worst
 
 
+@pytest.mark.slow
 def test_forces_are_the_gradient_of_the_embedded_energy(water, mm_sites):
     positions, charges = mm_sites
     qm = _embedded(water, positions, charges)
