@@ -31,7 +31,7 @@ import msmcore as msm  # noqa: E402
 BOHR_NM = 0.0529177210903
 R, ANGLE = 1.809, np.deg2rad(104.52)
 WATER = np.array([[0.0, 0.0, 0.0], [R, 0.0, 0.0], [R * np.cos(ANGLE), R * np.sin(ANGLE), 0.0]])
-STEPS = 8
+STEPS = 16
 
 
 def mm_sites(n_waters: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:

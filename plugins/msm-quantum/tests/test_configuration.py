@@ -96,3 +96,10 @@ def test_one_rank_only():
     qm.comm = TwoRanks()
     with pytest.raises(msm.ConfigurationError, match="runs on one rank but was given 2"):
         qm.initialize()
+
+
+def test_non_convergence_in_a_coupling_stays_a_convergence_error(water):
+    c = msm.Coupling()
+    c.add("qm", water(basis="6-31g", max_cycles=2, conv_tol=1e-12))
+    with pytest.raises(msm.ConvergenceError, match=r"component 'qm' \(quantum.scf\).*did not converge at t=0"):
+        c.run(until=1.0, scheme=msm.Serial(window=1.0), quiet=True)
