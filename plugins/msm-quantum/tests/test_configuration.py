@@ -87,15 +87,26 @@ def test_bad_inputs_are_coupling_errors(water, mm_sites):
         qm.advance(1.0)
 
 
-def test_one_rank_only():
-    class TwoRanks:
+def test_extra_ranks_idle():
+    class Comm:
+        def __init__(self, rank):
+            self.rank = rank
+
         def Get_size(self):
             return 2
 
-    qm = QuantumSCF("qm", atoms=H2)
-    qm.comm = TwoRanks()
-    with pytest.raises(msm.ConfigurationError, match="runs on one rank but was given 2"):
-        qm.initialize()
+        def Get_rank(self):
+            return self.rank
+
+    idle = QuantumSCF("qm", atoms=H2, threads=1)
+    idle.comm = Comm(1)
+    idle.initialize()
+    idle.advance(1.0)
+    assert idle.port_array("energy_out").size == 0 and idle.t == 1.0 and idle._mf is None
+    busy = QuantumSCF("qm", atoms=H2, threads=1)
+    busy.comm = Comm(0)
+    busy.initialize()
+    assert busy.port_array("energy_out")[0] < -1.0
 
 
 def test_non_convergence_in_a_coupling_stays_a_convergence_error(water):
