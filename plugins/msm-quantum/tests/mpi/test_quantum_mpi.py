@@ -15,6 +15,7 @@ from msm_quantum import QuantumSCF
 import msmcore as msm
 
 WORLD = MPI.COMM_WORLD
+pytestmark = pytest.mark.slow  # every rank imports PySCF (~2-20 s on 2 busy cores)
 BOHR_NM = 0.0529177210903
 EH_KJMOL = 2625.4996394799
 R, ANGLE = 1.809, np.deg2rad(104.52)
