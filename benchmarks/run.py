@@ -138,6 +138,15 @@ def main() -> None:
         print(f"| {label} | {d['events']} | {d['on_s'] * 1e3:.1f} ms | {d['off_s'] * 1e3:.1f} ms | "
               f"{d['paired_diff_pct']:+.2f} % | {d['record_s'] * 1e9:.0f} ns = {d['estimated_pct']:.2f} % |")
 
+    qmmm = run("bench_qmmm_overhead.py")
+    print("\n## QM/MM step: quantum.scf vs hand-written PySCF (medians)\n")
+    print("| MM charges | pyscf step | component step (SCF + gradient) | msmcore per window | exchanges | "
+          "msmcore / QM step |\n|---|---|---|---|---|---|")
+    for d in qmmm["cases"]:
+        print(f"| {d['n_mm']} | {d['pyscf'] * 1e3:.0f} ms | {d['component'] * 1e3:.0f} ms "
+              f"({d['scf_grad'] * 1e3:.0f} ms) | {d['msmcore_s'] * 1e3:.1f} ms | {d['exchange_s'] * 1e3:.2f} ms | "
+              f"{100 * d['msmcore_s'] / d['qm_advance_s']:.2f} % |")
+
 
 if __name__ == "__main__":
     main()
