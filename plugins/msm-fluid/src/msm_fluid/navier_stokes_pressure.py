@@ -168,7 +168,7 @@ class PressureSolver:
             b[-1] = 0.0
         if self.nullspace is not None:
             self.nullspace.remove(self.b)
-        self.ksp.setInitialGuessNonzero(True)
+        self.ksp.setInitialGuessNonzero(False)  # no hidden state: the result depends on the inputs only
         self.ksp.solve(self.b, self.p)
         p = self.p.getArray(readonly=True).reshape(self.local_shape)
         if self.nullspace is not None:
