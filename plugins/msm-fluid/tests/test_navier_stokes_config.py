@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 from msm_fluid import NavierStokes
+from petsc4py import PETSc
 
 import msmcore as msm
 
@@ -103,3 +106,21 @@ def test_registered_and_coupled_through_msmcore() -> None:
     ds = res["ns"]
     assert "velocity_out" in ds and ds["velocity_out"].attrs.get("units") == "m/s"
     assert float(ds["velocity_out"].isel(time=-1).sel(component="u").min()) < -0.15
+
+
+def live_petsc_objects() -> int:
+    """petsc4py objects that still hold a PETSc object (a non-zero handle)."""
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, PETSc.Object) and o.handle)
+
+
+def test_runs_in_a_loop_leave_no_petsc_objects_and_no_options() -> None:
+    c = NavierStokes(name="loop", **{**CAVITY, "mode": "transient", "dt": 0.1})
+    before = live_petsc_objects()
+    for _ in range(3):
+        c.t = 0.0
+        c.initialize()
+        c.advance(0.2)
+        c.finalize()
+    assert live_petsc_objects() == before
+    assert not any(k.startswith("loop_") for k in PETSc.Options().getAll())  # the defaults are taken back
