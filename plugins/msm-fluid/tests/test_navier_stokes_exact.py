@@ -100,6 +100,7 @@ def test_taylor_green_observed_order_in_time(scheme: str, order: float) -> None:
     assert abs(p - order) < 0.15, (amps, p)
 
 
+@pytest.mark.slow
 def test_taylor_green_observed_order_in_space() -> None:
     # Crank-Nicolson with a small step (time error ~1e-6) on 9, 17, 33 nodes:
     # the error against e^{-2 nu t} falls by 2^p, p ~ 2.

@@ -76,7 +76,7 @@ class NavierStokes(msm.Component):
     :mod:`msm_fluid.navier_stokes_pressure`. A body force enters through its
     curl (its curl-free part is balanced by the pressure).
     ``mode="steady"``: every :meth:`advance` solves the steady equations with
-    the current inputs by Newton's method (FD-coloured Jacobian, GMRES +
+    the current inputs by Newton's method (analytic Jacobian, GMRES +
     ILU/ASM), starting from the last solution; the first solve of a run with
     a Reynolds number ``rho U L / mu`` above ``continuation_start``
     (``U``: the largest wall/inflow speed, ``L``: the larger side) goes there
@@ -134,6 +134,8 @@ class NavierStokes(msm.Component):
                                       doc="ratio of successive Reynolds numbers")
     snes_rtol = msm.Setting(positive_float, default=1e-8,
                             doc="Newton tolerance, relative to the residual of the fluid at rest")
+    jacobian = msm.Setting(str, default="analytic", choices=("analytic", "fd"),
+                           doc="Newton's Jacobian: assembled, or finite differences with the DMDA colouring")
     pressure_rtol = msm.Setting(positive_float, default=1e-10, doc="relative tolerance of the pressure solve")
     petsc_options = msm.Setting(_petsc_options, default={}, doc="PETSc options for the Newton solver")
 
@@ -217,7 +219,7 @@ class NavierStokes(msm.Component):
         prefix = re.sub(r"\W", "_", self.name) + "_"
         try:
             solver = StreamVorticitySolver(self.nodes, self.spacing, self.bc, self.comm, prefix,
-                                           self.petsc_options, self.snes_rtol, 1e-50)
+                                           self.petsc_options, self.snes_rtol, 1e-50, self.jacobian)
         except PETSc.Error as exc:
             raise msm.ConfigurationError(
                 f"component '{self.name}': cannot build the grid {self.nodes} on "

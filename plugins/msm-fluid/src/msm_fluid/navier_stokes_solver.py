@@ -1,9 +1,11 @@
 """Newton solver of the stream function–vorticity equations on a PETSc DMDA (2 dof per node).
 
 The residual (:mod:`msm_fluid.navier_stokes_discrete`) is evaluated in NumPy
-on each rank's extended box; the Jacobian is built by finite differences
-with the DMDA's colouring (PETSc's ``SNESComputeJacobianDefaultColor``, as
-in PETSc's ``src/snes/tutorials/ex19.c`` when no Jacobian is given), and
+on each rank's extended box; the Jacobian is assembled analytically
+(:mod:`msm_fluid.navier_stokes_jacobian`) or, with ``jacobian="fd"``, by
+finite differences with the DMDA's colouring (PETSc's
+``SNESComputeJacobianDefaultColor``, as in PETSc's
+``src/snes/tutorials/ex19.c`` when no Jacobian is given), and
 Newton's linear systems are solved by PETSc's native LU on one rank and by
 GMRES with an additive Schwarz (ILU) preconditioner on several (no external
 direct solver needed). Every choice can be overridden from the PETSc options
@@ -22,6 +24,7 @@ from petsc4py import PETSc
 from msm_fluid.grid import petsc_comm
 from msm_fluid.navier_stokes_bc import Boundaries
 from msm_fluid.navier_stokes_discrete import Layout, Physics, curl, interior_operator, residual, velocity
+from msm_fluid.navier_stokes_jacobian import JacobianAssembler
 
 __all__ = ["StreamVorticitySolver", "default_options"]
 
@@ -58,11 +61,14 @@ class StreamVorticitySolver:
         replace the defaults; anything already in the options database wins).
     snes_rtol, snes_atol
         Newton tolerances.
+    jacobian
+        ``"analytic"`` (:mod:`msm_fluid.navier_stokes_jacobian`) or ``"fd"``
+        (finite differences with the DMDA's colouring).
     """
 
     def __init__(self, nodes: tuple[int, int], spacing: tuple[float, float], boundaries: Boundaries,
                  comm: Any, prefix: str, options: Mapping[str, str], snes_rtol: float,
-                 snes_atol: float) -> None:
+                 snes_atol: float, jacobian: str = "analytic") -> None:
         self.comm = petsc_comm(comm)
         nx, ny = nodes
         self.da = PETSc.DMDA().create(
@@ -94,8 +100,12 @@ class StreamVorticitySolver:
         self.snes.setOptionsPrefix(prefix)
         self.snes.setFunction(self._function, self._r)
         self._J = self.da.createMat()
-        self.snes.setJacobian(None, self._J, self._J)
-        self.snes.setUseFD(True)
+        self._assembler = JacobianAssembler(self.layout, ghosted)  # type: ignore[arg-type]
+        if jacobian == "fd":
+            self.snes.setJacobian(None, self._J, self._J)
+            self.snes.setUseFD(True)
+        else:
+            self.snes.setJacobian(self._jacobian, self._J, self._J)
         self.snes.setTolerances(rtol=snes_rtol, atol=snes_atol)
         db = PETSc.Options()
         self._set: list[str] = []
@@ -136,6 +146,13 @@ class StreamVorticitySolver:
         assert self.phys is not None
         E = self.extended(X, self._xl, self._E)
         residual(E, F.getArray().reshape(*self.local_shape, 2), self.layout, self.phys)
+
+    def _jacobian(self, snes: PETSc.SNES, X: PETSc.Vec, J: PETSc.Mat, P: PETSc.Mat) -> None:
+        assert self.phys is not None
+        E = self.extended(X, self._xl, self._E)
+        self._assembler.assemble(E, self.phys, P)
+        if J != P:
+            J.assemble()
 
     # -- solves -------------------------------------------------------------------
     def operator(self, phys: Physics) -> np.ndarray:
