@@ -40,10 +40,10 @@ class JacobianAssembler:
         self._I, self._J = np.meshgrid(np.arange(i0, i1), np.arange(j0, j1), indexing="ij")
 
     def _loc(self, di: int | np.ndarray, dj: int | np.ndarray, dof: int,
-             I: np.ndarray | None = None, J: np.ndarray | None = None) -> np.ndarray:
-        I = self._I if I is None else I
-        J = self._J if J is None else J
-        return (((I + di - self._gi0) * self._gny + (J + dj - self._gj0)) * 2 + dof).astype(PETSc.IntType)
+             ii: np.ndarray | None = None, jj: np.ndarray | None = None) -> np.ndarray:
+        ii = self._I if ii is None else ii
+        jj = self._J if jj is None else jj
+        return (((ii + di - self._gi0) * self._gny + (jj + dj - self._gj0)) * 2 + dof).astype(PETSc.IntType)
 
     def assemble(self, E: np.ndarray, phys: Physics, J: PETSc.Mat) -> None:
         """Assemble the Jacobian at the extended solution ``E`` into ``J`` (collective)."""
@@ -91,12 +91,12 @@ class JacobianAssembler:
     def _set(self, cols: np.ndarray, vals: np.ndarray, where: tuple, dof: int,
              entries: list[tuple[tuple[int, int, int], float]]) -> None:
         """Replace the rows ``cols[where + (dof,)]`` by ``entries`` ((di, dj, dof), value)."""
-        I, J = self._I[where], self._J[where]
-        own = self._loc(0, 0, dof, I, J)
+        ii, jj = self._I[where], self._J[where]
+        own = self._loc(0, 0, dof, ii, jj)
         cols[where + (dof,)] = own[..., None]
         vals[where + (dof,)] = 0.0
         for k, ((di, dj, d), v) in enumerate(entries):
-            cols[where + (dof, k)] = self._loc(di, dj, d, I, J)
+            cols[where + (dof, k)] = self._loc(di, dj, d, ii, jj)
             vals[where + (dof, k)] = v
 
     def _boundary_rows(self, cols: np.ndarray, vals: np.ndarray) -> None:
