@@ -1,6 +1,6 @@
 """Lid-driven cavity with fluid.navier_stokes at Re = 100 and 1000 against Ghia et al. (1982).
 
-Run from this folder:  python cavity.py            (129 x 129 nodes, Ghia's grid; ~2 min)
+Run from this folder:  python cavity.py            (129 x 129 nodes, Ghia's grid; ~50 s)
                        python cavity.py --nodes 65  (quicker)
 Prints the comparison with Ghia's centreline tables and writes cavity.png
 (streamlines and centreline profiles).

@@ -399,9 +399,7 @@ class NavierStokes(msm.Component):
         self._out["streamfunction_out"][...] = solver.solution[..., 0]
         self._out["vorticity_out"][...] = solver.solution[..., 1]
         assert self._pressure is not None
-        vvec = solver._wrap(vel)
-        V = solver.extended(vvec, solver._fl, np.zeros_like(E))
-        vvec.destroy()
+        V = solver.extended_of(vel)
         reason = self._pressure.solve(E, V, solver.extended_force(), self.density, self.viscosity,
                                       self._out["pressure_out"])
         if reason < 0:

@@ -142,6 +142,13 @@ class StreamVorticitySolver:
         self.f.stateIncrease()
         return self.extended(self.f, self._fl, np.zeros_like(self._EF))
 
+    def extended_of(self, array: np.ndarray) -> np.ndarray:
+        """The extended box of a 2-component field given by this rank's owned array (collective)."""
+        vec = self._wrap(np.ascontiguousarray(array, dtype=np.dtype(PETSc.ScalarType)))
+        out = self.extended(vec, self._fl, np.zeros_like(self._E))
+        vec.destroy()
+        return out
+
     def _function(self, snes: PETSc.SNES, X: PETSc.Vec, F: PETSc.Vec) -> None:
         assert self.phys is not None
         E = self.extended(X, self._xl, self._E)
