@@ -220,11 +220,12 @@ class NavierStokes(msm.Component):
         try:
             solver = StreamVorticitySolver(self.nodes, self.spacing, self.bc, self.comm, prefix,
                                            self.petsc_options, self.snes_rtol, 1e-50, self.jacobian)
-        except PETSc.Error as exc:
+        except (PETSc.Error, ValueError) as exc:
+            why = f"PETSc error {exc.ierr}" if isinstance(exc, PETSc.Error) else str(exc)
             raise msm.ConfigurationError(
                 f"component '{self.name}': cannot build the grid {self.nodes} on "
-                f"{1 if self.comm is None else self.comm.Get_size()} rank(s) (PETSc error {exc.ierr}); "
-                "every rank needs at least 2 nodes per axis: use fewer ranks or more nodes") from None
+                f"{1 if self.comm is None else self.comm.Get_size()} rank(s) ({why}); "
+                "use fewer ranks or more nodes") from None
         self._pressure = PressureSolver(solver.da, solver.layout, prefix + "pressure_", self.pressure_rtol)
         self._owned = solver.layout.owned
         lnx, lny = solver.local_shape

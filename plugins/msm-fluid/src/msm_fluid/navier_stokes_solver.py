@@ -43,6 +43,34 @@ def default_options(nprocs: int) -> dict[str, str]:
     return opts
 
 
+def _partition(nodes: tuple[int, int], comm: PETSc.Comm) -> tuple[tuple[int, ...], tuple[list[int], ...]]:
+    """PETSc's split of the nodes over the ranks, checked on every rank alike.
+
+    PETSc checks a rank's box against the stencil width on that rank only (the
+    others then wait forever), so the split comes from a probe DMDA of stencil
+    width 0 and every rank must get at least 2 nodes per axis.
+
+    Raises
+    ------
+    ValueError
+        Some rank would get fewer than 2 nodes along an axis.
+    """
+    nx, ny = nodes
+    probe = PETSc.DMDA().create(dim=2, dof=1, sizes=(ny, nx), stencil_width=0, setup=False, comm=comm)
+    try:
+        probe.setUp()
+        procs = tuple(int(p) for p in probe.getProcSizes())
+        ranges = tuple([int(n) for n in r] for r in probe.getOwnershipRanges())
+    finally:
+        probe.destroy()
+    for dmda_axis, sizes in enumerate(ranges):
+        if min(sizes) < 2:
+            axis = "xy"[1 - dmda_axis]
+            raise ValueError(f"{comm.getSize()} ranks split the {nodes[1 - dmda_axis]} nodes along {axis} into "
+                             f"{sizes}; every rank needs at least 2 (the wall formulas reach 2 nodes in)")
+    return procs, ranges
+
+
 class StreamVorticitySolver:
     """The DMDA, the vectors and the SNES of one component run.
 
@@ -71,8 +99,9 @@ class StreamVorticitySolver:
                  snes_atol: float, jacobian: str = "analytic") -> None:
         self.comm = petsc_comm(comm)
         nx, ny = nodes
+        procs, ranges = _partition(nodes, self.comm)
         self.da = PETSc.DMDA().create(
-            dim=2, dof=2, sizes=(ny, nx), stencil_width=2,
+            dim=2, dof=2, sizes=(ny, nx), proc_sizes=procs, ownership_ranges=ranges, stencil_width=2,
             stencil_type=PETSc.DMDA.StencilType.STAR,
             boundary_type=(PETSc.DM.BoundaryType.NONE,) * 2, comm=self.comm)
         owned = tuple((int(s), int(e)) for s, e in self.da.getRanges()[::-1])

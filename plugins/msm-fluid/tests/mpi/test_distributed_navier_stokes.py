@@ -77,3 +77,12 @@ def test_transient_distributed_equals_serial_and_restarts() -> None:
             np.testing.assert_allclose(gather(c, port), ref.port_array(port), rtol=0, atol=1e-6, err_msg=port)
         c.finalize()
         ref.finalize()
+
+
+@pytest.mark.skipif(WORLD.Get_size() < 3, reason="5 nodes split over 2 ranks leave each >= 2")
+def test_too_many_ranks_for_the_grid_is_a_configuration_error_on_every_rank() -> None:
+    import msmcore as msm
+
+    c = build(WORLD, nodes=(5, 5), viscosity=0.1)
+    with pytest.raises(msm.ConfigurationError, match="at least 2"):
+        c.initialize()
