@@ -124,3 +124,19 @@ def test_runs_in_a_loop_leave_no_petsc_objects_and_no_options() -> None:
         c.finalize()
     assert live_petsc_objects() == before
     assert not any(k.startswith("loop_") for k in PETSc.Options().getAll())  # the defaults are taken back
+
+
+@pytest.mark.slow
+def test_checkpoint_resume_is_bit_for_bit(tmp_path) -> None:
+    def coupling() -> msm.Coupling:
+        c = msm.Coupling()
+        c.add("ns", "fluid.navier_stokes", **{**CAVITY, "mode": "transient", "dt": 0.05})
+        return c
+
+    scheme = msm.Serial(window=0.1)
+    full = coupling().run(until=0.4, scheme=scheme, quiet=True)["ns"]["vorticity_out"].values
+    ckpt = msm.Checkpoints(every=0.2, keep=2, path=str(tmp_path / "ns.ckpt"))
+    coupling().run(until=0.2, scheme=scheme, quiet=True, checkpoint=ckpt)
+    again = coupling().run(until=0.4, scheme=scheme, quiet=True, checkpoint=ckpt,
+                           resume=str(tmp_path / "ns.ckpt"))["ns"]["vorticity_out"].values
+    np.testing.assert_array_equal(again, full)
