@@ -2,5 +2,6 @@
 
 from msm_fluid.diffusion import Diffusion
 from msm_fluid.heat import Heat
+from msm_fluid.navier_stokes import NavierStokes
 
-__all__ = ["Diffusion", "Heat"]
+__all__ = ["Diffusion", "Heat", "NavierStokes"]
