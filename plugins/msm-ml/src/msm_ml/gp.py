@@ -4,7 +4,9 @@ Kernel ``C * RBF(ARD length scales)`` on inputs scaled to [0, 1] (training min/m
 outputs standardised (``normalize_y``), a small nugget ``alpha`` on the diagonal (the
 micro model is deterministic), hyperparameters by maximum marginal likelihood with
 ``restarts`` seeded restarts at the first fit; later fits start from the previous
-hyperparameters (warm start, no restarts) (Rasmussen & Williams 2006, ch. 2 and 5). Several
+hyperparameters (warm start, no restarts) and re-optimise them only once the training
+set has grown by ``reoptimize_growth`` (otherwise the posterior alone is updated)
+(Rasmussen & Williams 2006, ch. 2 and 5). Several
 outputs share the kernel; the standard deviation is given per output.
 """
 
@@ -36,11 +38,17 @@ class GaussianProcess:
         Nugget added to the kernel's diagonal (normalised output units squared).
     length_scale_bounds
         Bounds of the RBF length scales in normalised input units.
+    reoptimize_growth
+        Hyperparameters are re-optimised when the training set has grown by this factor
+        since they last were (and at the first fit); in between, a fit only updates the
+        posterior with the current hyperparameters (one Cholesky factorisation).
     """
 
     def __init__(self, *, seed: int = 0, restarts: int = 2, alpha: float = 1e-8,
-                 length_scale_bounds: tuple[float, float] = (1e-3, 1e3)) -> None:
+                 length_scale_bounds: tuple[float, float] = (1e-3, 1e3), reoptimize_growth: float = 1.5) -> None:
         self.seed, self.restarts, self.alpha = int(seed), int(restarts), float(alpha)
+        self.reoptimize_growth = float(reoptimize_growth)
+        self.optimized_at = 0  # training-set size when the hyperparameters were last optimised
         self.length_scale_bounds = tuple(float(b) for b in length_scale_bounds)
         self.gp: GaussianProcessRegressor | None = None
         self.x_scaling: Scaling | None = None
@@ -61,7 +69,10 @@ class GaussianProcess:
         self.x_scaling = Scaling.fit(self.X)
         warm = self.gp is not None and self.gp.kernel_.n_dims == self._kernel(self.X.shape[1]).n_dims
         kernel = self.gp.kernel_ if warm and self.gp is not None else self._kernel(self.X.shape[1])
-        self.gp = self._regressor(kernel, optimize=True, restarts=0 if warm else self.restarts)
+        optimize = not warm or len(self.X) >= self.reoptimize_growth * self.optimized_at
+        if optimize:
+            self.optimized_at = len(self.X)
+        self.gp = self._regressor(kernel, optimize=optimize, restarts=0 if warm else self.restarts)
         with warnings.catch_warnings():  # a bound reached (e.g. a nearly linear closure) is not an error here
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.gp.fit(self.x_scaling.forward(self.X), self.Y)
@@ -78,7 +89,7 @@ class GaussianProcess:
         """Training data and the fitted kernel's log-hyperparameters (enough to rebuild the posterior)."""
         if self.gp is None:
             return {"fitted": False}
-        return {"fitted": True, "X": self.X.copy(), "Y": self.Y.copy(),
+        return {"fitted": True, "X": self.X.copy(), "Y": self.Y.copy(), "optimized_at": self.optimized_at,
                 "theta": np.asarray(self.gp.kernel_.theta, dtype=float).copy()}
 
     def restore_state(self, state: dict[str, Any]) -> None:
@@ -87,6 +98,7 @@ class GaussianProcess:
             self.gp = None
             return
         self.X, self.Y = np.array(state["X"]), np.array(state["Y"])
+        self.optimized_at = int(state["optimized_at"])
         self.x_scaling = Scaling.fit(self.X)
         kernel = self._kernel(self.X.shape[1]).clone_with_theta(np.asarray(state["theta"]))
         self.gp = self._regressor(kernel, optimize=False)
