@@ -210,8 +210,23 @@ class SurrogateGate:
 
         ``evaluate`` runs the micro model at the given rows of ``X`` (collective under
         MPI: every rank calls it with the same rows) and returns ``(len(rows), d_out)``.
+        Rows that repeat exactly are decided and evaluated once (the closure is
+        stateless, so a repeat has the same answer): ``micro_runs`` counts evaluations,
+        ``predictions`` the points whose value is the model's.
         """
         X = np.asarray(X, dtype=float)
+        if X.shape[0] == 0:
+            raise CouplingError(f"component '{self.name}': the surrogate gate got no points")
+        unique, inverse = np.unique(X, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        first = np.empty(len(unique), dtype=np.int64)
+        first[inverse[::-1]] = np.arange(X.shape[0])[::-1]  # the first row of X holding each unique row
+        counts = np.bincount(inverse, minlength=len(unique))
+        Y = self._step_unique(unique, lambda rows: evaluate(first[rows]), counts)
+        return Y[inverse]
+
+    def _step_unique(self, X: np.ndarray, evaluate: Callable[[np.ndarray], np.ndarray],
+                     counts: np.ndarray) -> np.ndarray:
         n = X.shape[0]
         done = np.zeros(n, dtype=bool)
         out: np.ndarray | None = None
@@ -281,7 +296,8 @@ class SurrogateGate:
         assert out is not None
         max_std = float(std_all[predicted].max()) if len(predicted) and std_all is not None else 0.0
         self.windows += 1
-        entry = {"window": float(self.windows), "micro_runs": float(runs), "predictions": float(len(predicted)),
+        entry = {"window": float(self.windows), "micro_runs": float(runs),
+                 "predictions": float(counts[predicted].sum()),
                  "audited": float(len(audited)), "max_std": max_std, "audit_error": audit_error,
                  "refits": float(refits), "train_size": float(0 if self.X is None else len(self.X))}
         self.report.append(entry)
@@ -290,6 +306,10 @@ class SurrogateGate:
 
     # -- training ------------------------------------------------------------------
     def _add(self, X: np.ndarray, Y: np.ndarray) -> None:
+        if self.X is not None:  # an input already in the training set (an audited one) is not added twice
+            known = {row.tobytes() for row in self.X}
+            new = np.asarray([row.tobytes() not in known for row in X], dtype=bool)
+            X, Y = X[new], Y[new]
         self.X = X.copy() if self.X is None else np.vstack([self.X, X])
         self.Y = Y.copy() if self.Y is None else np.vstack([self.Y, Y])
 

@@ -1,6 +1,6 @@
 """HMM with a learned closure: a diffusion–reaction slab whose rate per cell comes from an enzyme network.
 
-Run:  .venv/bin/python examples/hmm_surrogate/hmm.py [--cells 64] [--model ml.gp] [--tolerance 1e-4]
+Run:  .venv/bin/python examples/hmm_surrogate/hmm.py [--cells 100] [--model ml.gp] [--tolerance 1e-4]
                                                       [--plot hmm.png]
 
 Runs the coupling twice — every cell's rate from the micro network every step (all-micro),
@@ -27,7 +27,7 @@ from reactor import EnzymeCell, Reactor  # noqa: E402
 DT, T_END, HORIZON = 25.0, 1000.0, 0.2
 
 
-def build(cells: int = 64, surrogate: dict | None = None, batch: int = 1, ranks=None
+def build(cells: int = 100, surrogate: dict | None = None, batch: int = 1, ranks=None
           ) -> tuple[msm.Coupling, msm.Scheme]:
     """The coupling (micro ensemble over ``ranks``, default all) and its macro–micro scheme."""
     c = msm.Coupling()
@@ -47,7 +47,7 @@ def surrogate_spec(model: str = "ml.gp", tolerance: float = 1e-4, audit: float =
     return {"model": model, "tolerance": tolerance, "audit": audit, "seed": 0}
 
 
-def run(cells: int = 64, surrogate: dict | None = None, until: float = T_END, **kw) -> tuple[msm.Result, float]:
+def run(cells: int = 100, surrogate: dict | None = None, until: float = T_END, **kw) -> tuple[msm.Result, float]:
     """Run once; returns the result and its wall time."""
     c, scheme = build(cells, surrogate, **kw)
     t0 = time.perf_counter()
@@ -95,7 +95,7 @@ def plot(full: msm.Result, gated: msm.Result, path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cells", type=int, default=64)
+    ap.add_argument("--cells", type=int, default=100)
     ap.add_argument("--model", default="ml.gp")
     ap.add_argument("--tolerance", type=float, default=1e-4)
     ap.add_argument("--audit", type=float, default=0.01)

@@ -109,5 +109,5 @@ def test_yaml_equals_python(tmp_path):
 
     cfg = load_config(EXAMPLE / "hmm.yaml")
     res = cfg.coupling.run(until=50.0, scheme=cfg.scheme, quiet=True)
-    ref, _ = hmm.run(64, hmm.surrogate_spec(), until=50.0)
+    ref, _ = hmm.run(100, hmm.surrogate_spec(), until=50.0)
     np.testing.assert_array_equal(res["macro"]["substrate_out"].values, ref["macro"]["substrate_out"].values)
