@@ -79,16 +79,18 @@ def plot(full: msm.Result, gated: msm.Result, path: Path) -> None:
         a.plot(x, full["macro"]["substrate_out"].values[k], "k-", lw=1)
         a.plot(x, gated["macro"]["substrate_out"].values[k], "C1--", lw=1.5, label=f"t = {t:g} s")
     a.set_xlabel("x (mm)")
-    a.set_ylabel("S (mol/m^3): all-micro (black), surrogate (dashed)")
-    a.legend(fontsize=7)
+    a.set_ylabel("S (mol/m^3)")
+    a.set_title("all-micro (black) and surrogate (dashed)", fontsize=9)
+    a.legend(fontsize=7, loc="upper center")
     rep = gated["micro"]["ensemble_report"]
     t = rep["time"].values
     b.bar(t, rep.sel(report="micro_runs").values[:, 0], width=DT * 0.8, label="micro runs")
     b.set_xlabel("t (s)")
     b.set_ylabel("micro runs per window")
+    b.set_title("surrogate run: per window", fontsize=9)
     b2 = b.twinx()
     b2.semilogy(t[1:], rep.sel(report="max_std").values[1:, 0], "C3.-", label="largest std")
-    b2.set_ylabel("largest predicted std (mol/m^3/s)")
+    b2.set_ylabel("largest std of a prediction (red)")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
 
