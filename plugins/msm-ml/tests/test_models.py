@@ -96,3 +96,29 @@ def test_gp_surrogate_in_a_coupling_matches_all_micro():
     assert np.abs(gated["micro"]["y_out"].values - full["micro"]["y_out"].values).max() < 1e-3
     runs = gated["micro"]["ensemble_report"].sel(report="micro_runs").values.sum()
     assert runs < 0.5 * 30 * 6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", ["ml.gp", "ml.ensemble"])
+def test_checkpointed_surrogate_resumes_equal_to_the_uninterrupted_run(key, tmp_path):
+    # The gate's training set and the model's state (GP: data and hyperparameters; deep
+    # ensemble: every member's state_dict as NumPy arrays) go through an HDF5 snapshot.
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
+    from ensemble_parts import Field1D, Saturate
+
+    c = msm.Coupling()
+    c.add("macro", Field1D, n=10, drift=0.5)
+    c.add("micro", Saturate, per_point="macro.u_out", hill=2, ensemble={"mode": "closure", "horizon": 1.0},
+          surrogate={"model": key, "tolerance": 1e-3 if key == "ml.gp" else 5e-2, "audit": 0.2,
+                     "model_options": FAST[key], "rounds": 1})
+    c.connect("macro.u_out", "micro.a_in")
+    c.connect("micro.y_out", "macro.y_in")
+    scheme = msm.MacroMicro("macro", "micro", horizon=0.1)
+    full = c.run(until=0.4, scheme=scheme, quiet=True)
+    c.run(until=0.2, scheme=scheme, quiet=True, checkpoint=msm.Checkpoints(every=0.2, path=tmp_path / "ck"))
+    resumed = c.run(until=0.4, scheme=scheme, quiet=True, resume=tmp_path / "ck")
+    for port in ("y_out", "ensemble_report"):
+        np.testing.assert_array_equal(resumed["micro"][port].values, full["micro"][port].values)
