@@ -20,7 +20,7 @@ def data(n=12):
 FAST = {"ml.gp": {}, "ml.ensemble": {"members": 2, "width": 8, "epochs": 40}}
 
 
-@pytest.mark.parametrize("key", ["ml.gp", "ml.ensemble"])
+@pytest.mark.parametrize("key", ["ml.gp", pytest.param("ml.ensemble", marks=pytest.mark.slow)])
 def test_registered_and_deterministic_with_restorable_state(key):
     factory = get_registry().surrogate(key)
     X, Y = data()
