@@ -146,3 +146,30 @@ def test_tolerance_per_output_must_match_the_outputs():
     X = np.linspace(0.5, 2.0, 12)[:, None]
     with pytest.raises(msm.CouplingError, match="tolerance has 2 value"):
         gate.step(X, lambda rows: saturate_exact(X[rows], hill=HILL))
+
+
+def test_models_registered_through_the_hook_are_found_by_key(make_registry):
+    from msmcore import hookimpl
+
+    class FakeML:
+        @staticmethod
+        @hookimpl
+        def msm_register_surrogates(register):
+            register("test.interp", Interp)
+            register("test.lazy", "ensemble_parts:Interp")
+
+    registry = make_registry()
+    registry.add_plugin(FakeML(), name="fake-ml")
+    assert registry.surrogate_keys() == ["test.interp", "test.lazy"]
+    assert registry.surrogate("test.interp") is Interp
+    assert registry.surrogate("test.lazy") is Interp  # imported on first use
+    with pytest.raises(msm.ConfigurationError, match="registered: test.interp, test.lazy"):
+        registry.surrogate("test.nope")
+    c = msm.Coupling(registry=registry)
+    c.add("macro", Field1D, n=6)
+    c.add("micro", Saturate, per_point="macro.u_out", ensemble={"mode": "closure", "horizon": 1.0},
+          surrogate={"model": "test.interp", "tolerance": 1e-3})
+    c.connect("macro.u_out", "micro.a_in")
+    c.connect("micro.y_out", "macro.y_in")
+    res = run(c, until=0.2)
+    assert report(res, "micro_runs")[1] == 6  # the start-up design: all 6 distinct points
