@@ -178,7 +178,9 @@ class Coupling:
 
     # -- building ------------------------------------------------------------
     def add(self, name: str, component: str | type[Component] | Component | Callable[..., Component], *,
-            ranks: Any = None, nprocs: int | None = None, **settings: Any) -> Component:
+            ranks: Any = None, nprocs: int | None = None, per_point: Any = None,
+            ensemble: dict[str, Any] | None = None, surrogate: dict[str, Any] | None = None,
+            **settings: Any) -> Component:
         """Add a component under instance name ``name``.
 
         Under MPI every rank builds every component (settings and ports only);
@@ -193,6 +195,11 @@ class Coupling:
         component
             A registered key (``"fluid.diffusion"``), a :class:`Component`
             subclass, or an already built instance (then no settings).
+        per_point, ensemble, surrogate
+            Make it a micro ensemble (:mod:`msmcore.ensemble`): one micro instance per
+            point of ``per_point`` (``"macro.port"``, or a number of samples), with
+            ``ensemble={"mode", "horizon", "batch", "batch_setting"}`` and, in front
+            of closure evaluations, a learned model (:mod:`msmcore.surrogate`).
         **settings
             The component's settings, validated now.
         """
@@ -203,6 +210,11 @@ class Coupling:
         if name in self.components:
             raise ConfigurationError(f"a component named '{name}' is already in this coupling")
         check_placement(name, ranks, nprocs)
+        if per_point is not None or ensemble is not None or surrogate is not None:
+            from msmcore.ensemble import build_ensemble
+
+            component = build_ensemble(self, name, component, settings, per_point, ensemble, surrogate)
+            settings = {}
         if isinstance(component, Component):
             if settings:
                 raise ConfigurationError(f"component '{name}' is already built; pass settings to its constructor")

@@ -59,3 +59,24 @@ def msm_plugin_info() -> dict[str, Any] | None:
         ``"citation"`` (how to cite the solver). Unknown keys are kept and
         shown by ``msm plugins --json``.
     """
+
+
+#: Signature of the ``register`` callable handed to :func:`msm_register_surrogates`.
+RegisterSurrogate = Callable[..., None]
+
+
+@hookspec
+def msm_register_surrogates(register: RegisterSurrogate) -> None:
+    """Register surrogate model factories (see :mod:`msmcore.surrogate`).
+
+    Parameters
+    ----------
+    register
+        Call ``register(key, factory)`` once per model. ``key`` is
+        ``"<family>.<model>"`` (for example ``"ml.gp"``); ``factory`` is a class
+        or callable taking ``seed=`` and the model's options as keyword arguments
+        and returning an object with ``fit(X, Y)``, ``predict(X) -> (mean, std)``,
+        ``save_state()`` and ``restore_state(state)``, or a
+        ``"package.module:Class"`` reference imported only when first used.
+        ``Coupling.add(..., surrogate={"model": key, ...})`` builds one per run.
+    """

@@ -46,7 +46,7 @@ from typing import Any
 import pluggy
 
 from msmcore import hookspecs
-from msmcore.errors import DuplicateComponentError, PluginLoadError, UnknownComponentError
+from msmcore.errors import ConfigurationError, DuplicateComponentError, PluginLoadError, UnknownComponentError
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -218,6 +218,7 @@ class PluginRegistry:
         self._plugins: list[PluginInfo] = []
         self._runtime_plugins: list[tuple[object, str]] = []
         self._script_components: list[tuple[str, Callable[..., Any], str | None, bool]] = []
+        self._surrogates: dict[str, tuple[Callable[..., Any] | str, PluginInfo]] = {}
 
     # -- public API --------------------------------------------------------
     def get(self, key: str) -> ComponentInfo:
@@ -238,6 +239,29 @@ class PluginRegistry:
     def create(self, key: str, **settings: Any) -> Any:
         """Build the component ``key`` with the given settings."""
         return self.get(key).factory(**settings)
+
+    def surrogate(self, key: str) -> Callable[..., Any]:
+        """The surrogate model factory a plugin registered as ``key`` (``msm_register_surrogates``).
+
+        Raises
+        ------
+        ConfigurationError
+            No plugin registered ``key``; the message lists those that are.
+        """
+        self._ensure_loaded()
+        if key not in self._surrogates:
+            have = ", ".join(sorted(self._surrogates)) or "none (install msm-ml: pip install plugins/msm-ml)"
+            raise ConfigurationError(f"no surrogate model '{key}' is registered; registered: {have}")
+        factory, source = self._surrogates[key]
+        if isinstance(factory, str):
+            factory = _import_reference(factory, key, source)
+            self._surrogates[key] = (factory, source)
+        return factory
+
+    def surrogate_keys(self) -> list[str]:
+        """Sorted keys of the registered surrogate models."""
+        self._ensure_loaded()
+        return sorted(self._surrogates)
 
     def keys(self) -> list[str]:
         """Sorted list of every registered component key."""
@@ -333,6 +357,7 @@ class PluginRegistry:
             return self._components
         components: dict[str, ComponentInfo] = {}
         plugins: list[PluginInfo] = []
+        self._surrogates = {}
         manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         manager.add_hookspecs(hookspecs)
 
@@ -365,6 +390,7 @@ class PluginRegistry:
                 info = self._plugin_info(manager, name)
                 source = PluginInfo(name, dist, version, "loaded", info=info)
                 registered = self._call_register(manager, name, source)
+                models = self._call_register(manager, name, source, "msm_register_surrogates")
             except Exception as exc:  # noqa: BLE001 - any plugin failure is isolated
                 if manager.has_plugin(name):
                     manager.unregister(name=name)
@@ -375,6 +401,9 @@ class PluginRegistry:
                 continue
             for key, factory, description in registered:
                 self._add(components, key, factory, source, description, replace=False)
+            for key, factory, _ in models:
+                _check_key_and_factory(key, factory, source)
+                self._surrogates[key] = (factory, source)
             plugins.append(source)
 
         for entry in list(self._script_components):
@@ -416,9 +445,9 @@ class PluginRegistry:
 
     @staticmethod
     def _call_register(
-        manager: pluggy.PluginManager, name: str, source: PluginInfo
+        manager: pluggy.PluginManager, name: str, source: PluginInfo, hook: str = "msm_register_components"
     ) -> list[tuple[str, Callable[..., Any], str | None]]:
-        """Call one plugin's ``msm_register_components`` and collect what it registers."""
+        """Call one plugin's ``hook`` (default ``msm_register_components``) and collect what it registers."""
         registered: list[tuple[str, Callable[..., Any], str | None]] = []
 
         def register(key: str, factory: Callable[..., Any], description: str | None = None) -> None:
@@ -426,11 +455,11 @@ class PluginRegistry:
 
         plugin = manager.get_plugin(name)
         caller = manager.subset_hook_caller(
-            "msm_register_components",
+            hook,
             remove_plugins=[p for p in manager.get_plugins() if p is not plugin],
         )
         caller(register=register)
-        if not registered:
+        if not registered and hook == "msm_register_components":
             logger.info("%s registered no components", source.label)
         return registered
 
