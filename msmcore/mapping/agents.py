@@ -6,7 +6,9 @@
   with weights ``w_ji = |B_i ∩ C_j| / |B_i ∩ grid|``: the overlap fractions,
   which sum to 1 over the cells for every agent, so the total is conserved to
   round-off. Cells wholly inside or outside the ball are exact; a cell cut by
-  its surface is sub-sampled at ``samples**dim`` points. An agent smaller than
+  its surface is sub-sampled at ``samples**dim`` points, and (for a ball wholly
+  inside the grid) the cut cells are scaled together to the exact ball volume
+  left over by the wholly inside ones. An agent smaller than
   a sample spacing that hits no sample goes wholly into the cell of its centre;
   the part of a ball outside the grid is deposited into the part inside; an
   agent that touches no cell is refused.
@@ -140,6 +142,12 @@ def deposit_matrix(axes: Sequence[np.ndarray], positions: np.ndarray, radii: np.
             pts = lo_c[cut, None, :] + offs[None, :, :] * (hi_c - lo_c)[cut, None, :]
             frac[cut] = np.mean(np.sum((pts - x) ** 2, axis=2) <= R * R, axis=1)
         overlap = frac * vol
+        whole = all(e[0] <= x[d] - R and x[d] + R <= e[-1] for d, e in enumerate(edges))
+        if whole and cut.size:  # the cut cells share what the exact ball leaves: wholly inside cells stay exact
+            rest = max(float(_ball_volume(np.array([R]), dim)[0]) - float(overlap[inside].sum()), 0.0)
+            sampled = float(overlap[cut].sum())
+            if sampled > 0:
+                overlap[cut] *= rest / sampled
         total = overlap.sum()
         flat = np.ravel_multi_index(tuple(idx), shape)
         if total <= 0:  # smaller than a sample spacing: all into the cell of the centre
