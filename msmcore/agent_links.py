@@ -155,6 +155,11 @@ def connect_agents(coupling: Coupling, what: str, src: tuple[str, Port], dst: tu
     except Exception as exc:  # noqa: BLE001 - a units problem is reported as this connection's
         raise CouplingError(f"{what}: units mismatch: {exc}") from None
     src_set = set_of(coupling, src_name, out)
+    if out.agents is not None and src_set is None and inp.agents is not None and mapping is None:
+        src_set = set_of(coupling, dst_name, inp)  # a follower's output into a port of a known set binds it
+        if src_set is not None:
+            _one_rank(coupling, what, sorted({src_set[0], src_name, dst_name}))
+            coupling.agent_bindings[(src_name, str(out.agents))] = src_set
     if out.agents is not None and src_set is None:
         raise CouplingError(f"{what}: '{src_name}' follows agents named '{out.agents}' but none are connected "
                             f"into it yet; connect an input of '{src_name}' with agents='{out.agents}' first")

@@ -240,6 +240,32 @@ class Component:
         by the default :meth:`port_array` follow by themselves (copied to daughters).
         """
 
+    def set_agent_array(self, name: str, array: np.ndarray) -> np.ndarray:
+        """Make ``array`` the array of agent port ``name`` (one row per current agent, in id order).
+
+        For a component that lays out per-agent arrays itself when its agents
+        change (e.g. splitting some values between daughters, see
+        :meth:`AgentChange.carry`); the default :meth:`port_array` returns it
+        from now on. Returns the array as stored (C-contiguous, the port's dtype).
+
+        Raises
+        ------
+        CouplingError
+            ``name`` is not an agent port, or ``array`` has not one row per agent.
+        """
+        port = self.port(name)
+        agents = self.port_agents(name)
+        spec = port.spec
+        shape = None if agents is None else ((agents.count,) if spec.components == 1 else
+                                             (agents.count, spec.components))
+        stored = np.ascontiguousarray(array, dtype=spec.dtype)
+        if agents is None or stored.shape != shape:
+            raise CouplingError(f"component '{self.name}': set_agent_array('{name}') needs an agent port and an "
+                                f"array of shape {shape} (one row per agent), got {np.shape(array)}")
+        self._arrays[name] = stored
+        self._agent_seen[name] = (agents, agents.version, agents.ids.copy(), agents.next_id)
+        return stored
+
     def _reset_agents(self) -> None:
         """A fresh start of the agent sets and the agent port arrays (before ``initialize``)."""
         self._agent_sets = None

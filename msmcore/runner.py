@@ -196,10 +196,12 @@ class Runner:
 
     def restore_states(self, states: dict[str, tuple[float, Any]]) -> None:
         """Return every component to a snapshot of :meth:`save_states`."""
-        for name, (t, state) in states.items():
+        own = {name: AgentTracker.unwrap(self.components[name], state)  # agent sets first: followers read them
+               for name, (_, state) in states.items()}
+        for name, (t, _) in states.items():
             comp = self.components[name]
             t0 = _clock()
-            self._call(name, "restore_state", comp.restore_state, AgentTracker.unwrap(comp, state))
+            self._call(name, "restore_state", comp.restore_state, own[name])
             comp.t = t
             self.events.record(self._ix[name], RESTORE_STATE, t0, _clock(), t)
         self.agents.forget_changes()

@@ -214,13 +214,16 @@ def test_agent_ports_of_different_sets_and_unbound_followers_are_refused() -> No
     c.add("a", Colony)
     c.add("b", Colony)
     c.add("f", Follower)
+    c.add("g", Follower)
     with pytest.raises(msm.CouplingError, match="within one agent set"):
         c.connect("a.value_out", "b.value_in")
     with pytest.raises(msm.CouplingError, match="none are connected"):
-        c.connect("f.echo_out", "a.value_in")
+        c.connect("f.echo_out", "g.value_in")  # neither knows its agents yet
     c.connect("a.value_out", "f.value_in")
     with pytest.raises(msm.CouplingError, match="within one agent set"):
         c.connect("f.echo_out", "b.value_in")
+    c.connect("f.echo_out", "g.value_in")  # now g follows a's agents through f
+    assert c.agent_bindings[("g", "a")] == ("a", "cells")
 
 
 def test_implicit_schemes_over_agent_ports_are_refused() -> None:
