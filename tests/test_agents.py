@@ -60,6 +60,18 @@ def test_carry_follows_divisions_in_order_split_conserves_copy_inherits() -> Non
     assert ch.carry(amounts, "zero", fill=-1.0).tolist() == [8.0, 1.0, -1.0, -1.0, -1.0]
 
 
+def test_carry_refuses_agents_it_cannot_trace() -> None:
+    s = msm.AgentSet("cells")
+    s.add(3)
+    later = s.state()
+    s.remove([0, 1, 2])
+    s.add(2)  # ids 3 4
+    old, nxt = s.ids.copy(), s.next_id
+    s.set_state(later)  # back to 0 1 2: not descendants of 3 4
+    with pytest.raises(msm.ConfigurationError, match=r"agents \[0, 1, 2\] are neither in the old membership"):
+        s.change_since(old, nxt).carry(np.ones(2))
+
+
 # -- ports ---------------------------------------------------------------------------------------
 def test_agent_port_declarations_are_checked() -> None:
     with pytest.raises(msm.ConfigurationError, match="either shape= or agents="):
