@@ -125,6 +125,8 @@ class Runner:
         pairs = [(c, t) for c, t in self.transfers[name] if c not in exclude]
         if not pairs:
             return
+        if self.agents.active:  # agents changed in a receive(): followers are told before data moves
+            self.agents.settle()
         member = self.member[name]
         record, ix = self.events.record, self._ix[name]
         t0 = _clock()

@@ -311,3 +311,34 @@ def test_carry_invariants_over_random_histories(seed: int) -> None:
     np.testing.assert_array_equal(copied, [first[founder[i]] for i in s.ids.tolist()])
     assert np.array_equal(np.sort(np.concatenate([s.ids, ch.died, np.setdiff1d(ch.born, s.ids)])),
                           np.arange(s.next_id))  # every id ever used is alive, died old or died young
+
+
+class DividesOnReceive(Colony):
+    """Divides its first agent whenever value_in arrives (membership changes outside advance)."""
+
+    def receive(self, port: str) -> None:
+        cells = self.agent_set("cells")
+        if cells.count < self.cap:
+            cells.divide(cells.ids[:1])
+        self._write()
+
+    def step(self, dt: float) -> None:
+        self.steps += 1
+
+
+def test_agents_changed_in_receive_reach_followers_before_the_next_exchange() -> None:
+    c = msm.Coupling()
+    col = c.add("col", DividesOnReceive, cap=10)
+    rec = c.add("rec", Recorder)
+    c.connect("col.value_out", "rec.value_in")
+    c.connect("rec.echo_out", "col.value_in")
+    # Parallel delivers to every component before any advances: col divides in its receive(), then
+    # rec's input is delivered at once; rec must have been told of the new agents first
+    c.run(until=6.0, scheme=msm.Parallel(), quiet=True)
+    cells = col.agent_set("cells")
+    assert cells.count == 10 and rec.amount.shape == (10,)
+    assert rec.amount.sum() == 4.0  # split, nobody died
+    seen = [h for h in rec.history if h[0] == "seen"]
+    assert len(seen) == 6
+    for _, ids, values in seen:  # Parallel: what rec holds is col's output of the window before
+        assert values.shape == ids.shape
