@@ -529,6 +529,8 @@ class Runner:
         for conn in self.coupling.connections:
             comp = self.components[conn.target]
             member, ix = self.member[conn.target], self._ix[conn.target]
+            if self.agents.active:  # a receive() may have changed agents
+                self.agents.settle()
             t0 = _clock()
             self.links[conn].apply()
             t1 = _clock()
