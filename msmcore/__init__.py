@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from msmcore.acceleration import IQNILS, Acceleration, Aitken, ConstantRelaxation, NoAcceleration
+from msmcore.agents import AgentChange, AgentSet
 from msmcore.component import Component
 from msmcore.coupling import Connection, Coupling
 from msmcore.errors import (
@@ -41,6 +42,8 @@ except PackageNotFoundError:  # running from a source tree without installation
 __all__ = [
     "IQNILS",
     "Acceleration",
+    "AgentChange",
+    "AgentSet",
     "Aitken",
     "CheckpointError",
     "CheckpointWarning",

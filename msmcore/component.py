@@ -56,6 +56,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from msmcore.agents import AgentChange, AgentSet
 from msmcore.errors import ConfigurationError, CouplingError
 from msmcore.ports import Direction, Port
 from msmcore.settings import Setting
@@ -117,6 +118,11 @@ class Component:
         self._arrays: dict[str, np.ndarray] = {}
         #: Masks of the values the coupling writes into partly fed input ports (see :meth:`delivered`).
         self._delivered: dict[str, np.ndarray] = {}
+        self._agent_sets: dict[str, AgentSet] | None = None
+        #: Agent sets of other components this one follows, by the name its ports give (set by the coupling).
+        self._agent_bound: dict[str, AgentSet] = {}
+        #: Per default-allocated agent port: (set, version, ids, next id) its rows follow.
+        self._agent_seen: dict[str, tuple[AgentSet, int, np.ndarray, int]] = {}
 
     # -- description -------------------------------------------------------
     @classmethod
@@ -174,6 +180,119 @@ class Component:
                 f"component '{self.name}' has no port '{name}'; its ports are: {have}"
             ) from None
 
+    # -- agent sets (dynamic ports) -----------------------------------------------
+    def declare_agent_sets(self) -> list[AgentSet]:
+        """Return the agent sets this component owns (override); called afresh for every run.
+
+        Ports declared with ``agents="<name>"`` have one point per agent of the
+        set of that name. A port naming a set the component does not own
+        *follows* the agents connected into it (e.g. one reaction network per
+        cell of another component).
+        """
+        return []
+
+    @property
+    def agent_sets(self) -> dict[str, AgentSet]:
+        """The agent sets this component owns, by name (from :meth:`declare_agent_sets`)."""
+        if self._agent_sets is None:
+            declared = self.declare_agent_sets()
+            sets: dict[str, AgentSet] = {}
+            for s in declared:
+                if not isinstance(s, AgentSet):
+                    raise ConfigurationError(f"component '{self.name}': declare_agent_sets() must return "
+                                             f"msmcore.AgentSet objects, got {type(s).__name__}")
+                if s.name in sets:
+                    raise ConfigurationError(f"component '{self.name}' declares agent set '{s.name}' twice")
+                sets[s.name] = s
+            self._agent_sets = sets
+        return self._agent_sets
+
+    def agent_set(self, name: str) -> AgentSet:
+        """The agent set ``name``: one this component owns, or the one its ports named ``name`` follow.
+
+        Raises
+        ------
+        CouplingError
+            No such set (a followed set is known once connected, from the run's start).
+        """
+        own = self.agent_sets.get(name)
+        if own is not None:
+            return own
+        bound = self._agent_bound.get(name)
+        if bound is None:
+            raise CouplingError(f"component '{self.name}' has no agent set '{name}' (it owns "
+                                f"{sorted(self.agent_sets) or 'none'} and follows {sorted(self._agent_bound) or 'none'}"
+                                "; a followed set is known once the run starts)")
+        return bound
+
+    def port_agents(self, name: str) -> AgentSet | None:
+        """The agent set whose agents are port ``name``'s points (``None``: a fixed-size port or unconnected)."""
+        group = self.port(name).agents
+        if group is None:
+            return None
+        return self.agent_sets.get(group) or self._agent_bound.get(group)
+
+    def agents_changed(self, name: str, change: AgentChange) -> None:
+        """The followed agent set ``name`` changed membership (called before the component's next use).
+
+        Override to carry per-agent state that is not a port array (e.g.
+        ``change.carry(self.state, "split")``); arrays of agent ports allocated
+        by the default :meth:`port_array` follow by themselves (copied to daughters).
+        """
+
+    def set_agent_array(self, name: str, array: np.ndarray) -> np.ndarray:
+        """Make ``array`` the array of agent port ``name`` (one row per current agent, in id order).
+
+        For a component that lays out per-agent arrays itself when its agents
+        change (e.g. splitting some values between daughters, see
+        :meth:`AgentChange.carry`); the default :meth:`port_array` returns it
+        from now on. Returns the array as stored (C-contiguous, the port's dtype).
+
+        Raises
+        ------
+        CouplingError
+            ``name`` is not an agent port, or ``array`` has not one row per agent.
+        """
+        port = self.port(name)
+        agents = self.port_agents(name)
+        spec = port.spec
+        shape = None if agents is None else ((agents.count,) if spec.components == 1 else
+                                             (agents.count, spec.components))
+        stored = np.ascontiguousarray(array, dtype=spec.dtype)
+        if agents is None or stored.shape != shape:
+            raise CouplingError(f"component '{self.name}': set_agent_array('{name}') needs an agent port and an "
+                                f"array of shape {shape} (one row per agent), got {np.shape(array)}")
+        self._arrays[name] = stored
+        self._agent_seen[name] = (agents, agents.version, agents.ids.copy(), agents.next_id)
+        return stored
+
+    def _reset_agents(self) -> None:
+        """A fresh start of the agent sets and the agent port arrays (before ``initialize``)."""
+        self._agent_sets = None
+        self._agent_seen.clear()
+        for pname, port in self.ports.items():
+            if port.agents is not None:
+                self._arrays.pop(pname, None)
+
+    def _agent_array(self, name: str, agents: AgentSet | None) -> np.ndarray:
+        spec = self.port(name).spec
+        array = self._arrays.get(name)
+        seen = self._agent_seen.get(name)
+        tail = () if spec.components == 1 else (spec.components,)
+        if agents is None:  # an unconnected follower: no agents
+            if array is None:
+                array = self._arrays[name] = np.zeros((0, *tail), dtype=spec.dtype)
+            return array
+        if array is not None and seen is not None and seen[0] is agents and seen[1] == agents.version:
+            return array
+        if array is None or seen is None or seen[0] is not agents or array.shape[0] != seen[2].size:
+            array = np.zeros((agents.count, *tail), dtype=spec.dtype)
+        else:
+            array = agents.change_since(seen[2], seen[3]).carry(array, "copy")
+        self._arrays[name] = array
+        self._agent_seen[name] = (agents, agents.version, agents.ids.copy(), agents.next_id)
+        return array
+
     def port_indices(self, name: str) -> np.ndarray:
         """Flat indices into the global port array of the values this rank holds.
 
@@ -185,6 +304,8 @@ class Component:
         over its ranks overrides this and :meth:`port_array` together.
         """
         spec = self.port(name).spec
+        if self.port(name).agents is not None:
+            return np.arange(self.port_array(name).size, dtype=np.int64)
         array = self._arrays.get(name)
         if array is not None:  # the layout the array was allocated with (it outlives the run's comm)
             return np.arange(spec.size, dtype=np.int64) if array.size else np.zeros(0, dtype=np.int64)
@@ -201,6 +322,8 @@ class Component:
         On a rank of a multi-rank ``comm`` other than 0 the default array is
         empty (see :meth:`port_indices`).
         """
+        if self.port(name).agents is not None:
+            return self._agent_array(name, self.port_agents(name))
         array = self._arrays.get(name)
         if array is None:
             spec = self.port(name).spec
@@ -336,7 +459,12 @@ class Component:
                 "not a snapshot from its save_state()"
             ) from None
         for k, v in ports.items():
-            self._arrays[k][...] = v
+            agents = self.port_agents(k) if k in self.ports else None
+            if agents is not None:  # the rows of the restored agent set (restored first)
+                self._arrays[k] = np.array(v, copy=True)
+                self._agent_seen[k] = (agents, agents.version, agents.ids.copy(), agents.next_id)
+            else:
+                self._arrays[k][...] = v
         for k, v in attributes.items():
             current = getattr(self, k, None)
             if isinstance(current, np.ndarray) and isinstance(v, np.ndarray) and current.shape == v.shape \

@@ -31,7 +31,8 @@ class ArrayWatch:
     def __init__(self, component: Component, where: str) -> None:
         self.name = component.name
         self.where = where
-        self.ports = {p: component.port_array(p) for p in component.ports}
+        # agent ports may be reallocated when their agents change (their length is checked instead)
+        self.ports = {p: component.port_array(p) for p, port in component.ports.items() if port.agents is None}
         self.aliases: dict[str, tuple[np.ndarray, str]] = {}
         for attr, value in vars(component).items():
             if not isinstance(value, np.ndarray) or value.size == 0:

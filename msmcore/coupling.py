@@ -175,6 +175,10 @@ class Coupling:
         self.connections: list[Connection] = []
         #: Mappings of the connections between non-matching meshes, built at connect time.
         self.mappings: dict[Connection, Any] = {}
+        #: How connections with agent ports move their data (:mod:`msmcore.agent_links`).
+        self.agent_routes: dict[Connection, Any] = {}
+        #: (component, agent name its ports give) -> (owner, set) it follows.
+        self.agent_bindings: dict[tuple[str, str], tuple[str, str]] = {}
 
     # -- building ------------------------------------------------------------
     def add(self, name: str, component: str | type[Component] | Component | Callable[..., Component], *,
@@ -232,7 +236,12 @@ class Coupling:
         # declare ports now: errors surface at add time
         ports = guarded(name, key, "declaring its ports", settings, lambda: instance.ports)
         check_port_sizes(name, key, ports, settings)
-        self.placement[name] = resolve_ranks(name, ranks, nprocs, self.size)
+        placed = resolve_ranks(name, ranks, nprocs, self.size)
+        if self.size > 1:
+            from msmcore.agent_links import check_agent_placement
+
+            check_agent_placement(name, instance, placed)
+        self.placement[name] = placed
         self.components[name] = instance
         self.keys[name] = key
         logger.debug("added %s (%s)", name, key)
@@ -303,6 +312,16 @@ class Coupling:
             if comp is not None and not 0 <= comp < spec.components:
                 raise CouplingError(f"{what}: {role}_component={comp}, but the port has {spec.components} "
                                     f"value(s) per point (0..{spec.components - 1})")
+        if out.agents is not None or inp.agents is not None:  # dynamic ports: msmcore.agent_links
+            from msmcore.agent_links import connect_agents
+
+            agent_conn, route = connect_agents(
+                self, what, (src_name, out), (dst_name, inp), mapping=mapping, interpolate=interpolate,
+                conservative=conservative, source_component=source_component, target_component=target_component,
+                options=mapping_options)
+            self.agent_routes[agent_conn] = route
+            self.connections.append(agent_conn)
+            return agent_conn
         ca = 1 if source_component is not None else a.components
         cb = 1 if target_component is not None else b.components
         if mapping is None and (a.shape != b.shape or ca != cb):
@@ -376,6 +395,11 @@ class Coupling:
             )
         if scheme is not None:
             scheme.validate(self)
+            if scheme.needs_state and self.agent_routes:
+                raise CouplingError(f"{type(scheme).__name__} repeats windows over connections of agent ports "
+                                    f"({', '.join(str(c) for c in self.agent_routes)}), whose agents change within "
+                                    "a window; this version couples agent sets with explicit schemes (Serial, "
+                                    "Parallel, MacroMicro)")
             if scheme.needs_state:
                 self._refuse_undeclared_state(f"{type(scheme).__name__} repeats windows and so restores",
                                               CouplingError)

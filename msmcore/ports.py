@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import re
@@ -14,7 +15,7 @@ import numpy as np
 
 from msmcore.errors import ConfigurationError
 
-__all__ = ["Direction", "FieldSpec", "Port"]
+__all__ = ["Direction", "FieldSpec", "Port", "agent_spec"]
 
 
 class Direction(str, Enum):
@@ -122,6 +123,10 @@ class Port:
     spec: FieldSpec
     doc: str = ""
     required: bool = True
+    #: Name of the agent set whose agents are the port's points (a dynamic port), or ``None``.
+    #: The set is the component's own (:meth:`~msmcore.Component.declare_agent_sets`), or, for
+    #: a component that follows another's agents, the set connected into it.
+    agents: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _PORT_NAME.match(self.name):
@@ -136,11 +141,20 @@ class Port:
             raise ConfigurationError(f"port '{self.name}': doc must be a string, got {self.doc!r}")
         if not isinstance(self.required, (bool, np.bool_)):
             raise ConfigurationError(f"port '{self.name}': required must be True or False, got {self.required!r}")
+        if self.agents is not None and (not isinstance(self.agents, str) or not self.agents.isidentifier()):
+            raise ConfigurationError(f"port '{self.name}': agents= must name an agent set (e.g. 'cells'), "
+                                     f"got {self.agents!r}")
+        if self.agents is not None and self.spec.coords is not None:
+            raise ConfigurationError(f"port '{self.name}': an agent port has no fixed coords; its agents' positions "
+                                     "come from a positions port of the set (see Coupling.connect(positions=...))")
 
     @classmethod
-    def input(cls, name: str, shape: tuple[int, ...] | int, *, doc: str = "",
-              required: bool = True, **spec: Any) -> Port:
+    def input(cls, name: str, shape: tuple[int, ...] | int | None = None, *, doc: str = "",
+              required: bool = True, agents: str | None = None, **spec: Any) -> Port:
         """An input port; ``required=False`` lets it stay unconnected.
+
+        ``agents="cells"`` instead of a shape makes a dynamic port: one point
+        per agent of that agent set, as many as it holds now.
 
         Raises
         ------
@@ -148,12 +162,33 @@ class Port:
             A malformed name, shape (not positive integers), coordinates
             that do not fit the shape, or another bad field description.
         """
-        return cls(name, Direction.IN, _spec(name, shape, spec), doc, required)
+        return cls(name, Direction.IN, _spec(name, _agent_shape(name, shape, agents), spec), doc, required, agents)
 
     @classmethod
-    def output(cls, name: str, shape: tuple[int, ...] | int, *, doc: str = "", **spec: Any) -> Port:
-        """An output port (outputs may always stay unconnected); errors as for :meth:`input`."""
-        return cls(name, Direction.OUT, _spec(name, shape, spec), doc, False)
+    def output(cls, name: str, shape: tuple[int, ...] | int | None = None, *, doc: str = "",
+               agents: str | None = None, **spec: Any) -> Port:
+        """An output port (outputs may always stay unconnected); ``agents=`` and errors as for :meth:`input`."""
+        return cls(name, Direction.OUT, _spec(name, _agent_shape(name, shape, agents), spec), doc, False, agents)
+
+
+def _agent_shape(name: Any, shape: Any, agents: Any) -> Any:
+    """The declared shape: a nominal ``(1,)`` for an agent port (its size is the set's count)."""
+    if agents is None:
+        if shape is None:
+            raise ConfigurationError(f"port {name!r}: give its shape (points per axis), or agents='<set>' for "
+                                     "one point per agent of an agent set")
+        return shape
+    if shape is not None:
+        raise ConfigurationError(f"port {name!r}: give either shape= or agents= (an agent port has one point per "
+                                 f"agent, as many as the set holds), not both")
+    return (1,)
+
+
+def agent_spec(spec: FieldSpec, count: int) -> FieldSpec:
+    """``spec`` of an agent port at ``count`` agents (``count`` may be 0)."""
+    out = copy.copy(spec)
+    object.__setattr__(out, "shape", (int(count),))
+    return out
 
 
 _PORT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

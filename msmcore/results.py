@@ -74,7 +74,7 @@ class Recorder:
         self.times: list[float] = []
         self.data: dict[tuple[str, str], list[np.ndarray]] = {
             (n, p.name): [] for n, c in components.items() for p in c.ports.values()
-            if p.direction is Direction.OUT
+            if p.direction is Direction.OUT and p.agents is None  # agent ports change size: not sampled
         }
 
     def sample(self, t: float) -> None:
@@ -143,7 +143,7 @@ class Recorder:
             variables: dict[str, xr.DataArray] = {}
             labels = _Labels(time, self.time_units)
             for port in comp.ports.values():
-                if port.direction is not Direction.OUT:
+                if port.direction is not Direction.OUT or port.agents is not None:
                     continue
                 dims = labels.port_dims(port)
                 local = np.stack(self.data[(name, port.name)]) if self.times else np.empty((0, 0))

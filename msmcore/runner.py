@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from msmcore.agent_transfer import AgentTracker, AgentTransfer
 from msmcore.component import Component
 from msmcore.contract import ArrayWatch, delivered_mask
 from msmcore.errors import CouplingError, MSMError
@@ -111,6 +112,8 @@ class Runner:
         self.checkpointer = checkpointer
         self.resume = resume
         self._windows_used = False
+        #: Agent sets: who follows which, and what each follower was last told (:mod:`msmcore.agent_transfer`).
+        self.agents = AgentTracker(self.components, coupling.agent_bindings, self.member, self._call)
 
     # -- verbs for schemes -------------------------------------------------------
     def deliver(self, name: str, exclude: Collection[Connection] = ()) -> None:
@@ -187,18 +190,21 @@ class Runner:
         for name, comp in self.components.items():
             if self.member[name]:
                 t0 = _clock()
-                states[name] = (comp.t, self._call(name, "save_state", comp.save_state))
+                states[name] = (comp.t, AgentTracker.wrap(comp, self._call(name, "save_state", comp.save_state)))
                 self.events.record(self._ix[name], SAVE_STATE, t0, _clock(), comp.t)
         return states
 
     def restore_states(self, states: dict[str, tuple[float, Any]]) -> None:
         """Return every component to a snapshot of :meth:`save_states`."""
-        for name, (t, state) in states.items():
+        own = {name: AgentTracker.unwrap(self.components[name], state)  # agent sets first: followers read them
+               for name, (_, state) in states.items()}
+        for name, (t, _) in states.items():
             comp = self.components[name]
             t0 = _clock()
-            self._call(name, "restore_state", comp.restore_state, state)
+            self._call(name, "restore_state", comp.restore_state, own[name])
             comp.t = t
             self.events.record(self._ix[name], RESTORE_STATE, t0, _clock(), t)
+        self.agents.forget_changes()
 
     @contextmanager
     def checkpointing(self, t: float | None = None) -> Iterator[None]:
@@ -245,6 +251,9 @@ class Runner:
                                 component=name)
         comp.t = t
         self.watches[name].check(comp, f"in advance() to t={t:.6g}")
+        if self.agents.active:  # followers of sets whose agents changed are told now
+            self.agents.settle()
+            self.agents.check(name, f"{self._where(name)} after advance() to t={t:.6g}")
         if self.check_finite:
             self._check_outputs(name, t)
 
@@ -375,6 +384,7 @@ class Runner:
         self.comm.Abort(1)
 
     def _run(self, scheme: Scheme, started: list[str]) -> dict[str, Any]:
+        self.agents.reset()
         for name, comp in self.components.items():
             t0 = _clock()
             sub = split(self.comm, self.coupling.placement[name]) if self.parallel else None
@@ -395,12 +405,17 @@ class Runner:
             t0 = _clock()
             started.append(name)
             self._call(name, "initialize", comp.initialize)
+            self.agents.initialized(name)
             self.events.record(self._ix[name], INITIALIZE, t0, _clock(), self.start)
             comp.t = self.start
             where = self._where(name)
             self.watches[name] = self._call(name, "port_array", ArrayWatch, comp, where)
             if self.check_finite:
                 self._check_outputs(name, self.start)
+        if self.agents.active:
+            self.agents.settle()
+            for name in started:
+                self.agents.check(name, f"{self._where(name)} after initialize()")
         self._build_transfers()
         self._initial_exchange()
         recorder = Recorder(self.components, self.coupling.keys, self.start, self.sample_every,
@@ -479,6 +494,12 @@ class Runner:
 
     def _build_transfers(self) -> None:
         for conn in self.coupling.connections:
+            route = self.coupling.agent_routes.get(conn)
+            if route is not None:  # agent ports: rebuilt whenever the agents change
+                agent_link = AgentTransfer(conn, route, self.components, active=self.member[conn.target])
+                self.transfers[conn.target].append((conn, agent_link))  # type: ignore[arg-type]
+                self.links[conn] = agent_link  # type: ignore[assignment]
+                continue
             src = self._field(conn.source, conn.source_port)
             dst = self._field(conn.target, conn.target_port)
             mapping = self.coupling.mappings.get(conn)
@@ -524,6 +545,8 @@ class Runner:
         """Tell each component which values of its partly fed input ports the coupling writes."""
         written: dict[tuple[str, str], list[np.ndarray | None]] = defaultdict(list)
         for conn, transfer in self.links.items():
+            if conn in self.coupling.agent_routes:
+                continue  # an agent port's one connection writes all of it
             written[(conn.target, conn.target_port)].append(transfer.written)
         for (name, port), parts in written.items():
             if not self.member[name]:
@@ -565,7 +588,7 @@ class Runner:
                 bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
                 first_local = int(np.argmin(np.isfinite(values.reshape(-1))))
                 first_flat = int(comp.port_indices(pname)[first_local]) if self.parallel else first_local
-                first = np.unravel_index(first_flat, port.spec.array_shape)
+                first = np.unravel_index(first_flat, port.spec.array_shape if port.agents is None else values.shape)
                 raise CouplingError(
                     f"{self._where(name)} produced {bad} non-finite value(s) "
                     f"on port '{pname}' at t={t:.6g} (first at index {tuple(int(i) for i in first)}); "

@@ -1,19 +1,19 @@
 """Particle ↔ grid mappings: coarse-graining particles onto slabs, and constraining them to a grid.
 
-Reusable by any particle component (NumPy only, vectorised): ``msm-md`` uses them
-for its slab-averaged output ports and its velocity constraint, and any other
-particle plugin can. Particles move every step, so these are functions applied each
-sample rather than a PETSc ``Mat`` built once like the mesh mappings of this package.
+Reusable by any component that moves particles or agents (molecular dynamics,
+dissipative particle dynamics, moving cells; NumPy only, vectorised), in 1, 2 or 3
+dimensions (the number of velocity columns). Particles move every step, so these are
+functions applied each sample rather than a PETSc ``Mat`` built once like the mesh
+mappings of this package (for agent ports see :mod:`msmcore.mapping.agents`).
 
 Particle to grid
 ----------------
 Particle-to-grid coarse-graining: window averages of particle data on slabs.
 
-Reusable by any particle plugin (NumPy only, vectorised). A :class:`SlabGrid`
-cuts a box into ``n`` slabs of equal width along one axis; a
+A :class:`SlabGrid` cuts a box into ``n`` slabs of equal width along one axis; a
 :class:`SlabAverager` accumulates samples of particle positions, velocities
-and (optionally) per-particle virials over a window and turns the sums into
-fields on the slabs.
+(``d`` = 1, 2 or 3 components) and (optionally) per-particle virials over a
+window and turns the sums into fields on the slabs.
 
 Averaging (what :meth:`SlabAverager.result` returns), with sums over the
 window's samples ``s`` and the particles ``i`` in slab ``b`` at that sample:
@@ -27,17 +27,18 @@ window's samples ``s`` and the particles ``i`` in slab ``b`` at that sample:
 * ``K[b]_αβ = Σ m v_α v_β − (Σ m v_α)(Σ m v_β)/Σ m`` — the kinetic tensor of the
   velocities relative to the window mean ``velocity[b]`` (the streaming
   velocity), so a mean flow does not show up as temperature or pressure;
-* ``temperature[b] = tr K / (3 k_B counts[b])`` — three degrees of freedom per
-  particle-sample (the one mean subtracted per slab is neglected: a relative
+* ``temperature[b] = tr K / (d k_B counts[b])`` — ``d`` translational degrees of
+  freedom per particle-sample (the one mean subtracted per slab is neglected: a relative
   bias ``1/counts``);
 * ``stress[b]`` — the pressure tensor (positive in compression; the Cauchy
-  stress is its negative) in Voigt order xx, yy, zz, yz, xz, xy:
+  stress is its negative) in Voigt order xx, yy, zz, yz, xz, xy (2D: xx, yy, xy;
+  1D: xx):
   ``(K_αβ / S + W_αβ / S_w) / V_b`` with ``W`` the per-particle virials
   (half of each pair's ``d_α d_β (−u'/r)`` to each partner, assigned to the
   partner's slab: the "virial per atom" of Thompson, Plimpton & Mattson,
   J. Chem. Phys. 131, 154107 (2009)) summed over ``S_w`` virial samples
   (virials may be sampled less often than velocities);
-* ``pressure[b] = tr(stress[b]) / 3``.
+* ``pressure[b] = tr(stress[b]) / d``.
 
 A slab without particle-samples reports zero velocity, temperature and
 stress; ``counts`` tells a consumer to ignore it.
@@ -45,8 +46,6 @@ stress; ``counts`` tells a consumer to ignore it.
 Grid to particles
 -----------------
 Grid-to-particle coupling: impose continuum velocities on the particles of slabs.
-
-Reusable by any particle plugin (NumPy only, vectorised).
 
 Nie, Chen, E & Robbins, J. Fluid Mech. 500, 55–64 (2004) impose the continuum
 velocity ``u_J`` on the particles of a constraint cell ``J`` by adding to each
@@ -56,7 +55,7 @@ particle's equation of motion the same acceleration,
 
 which removes the cell's mean force and relaxes its mean velocity to ``u_J``.
 Because the added acceleration is the same for every particle in ``J``,
-integrating it over one MD step (operator splitting: an unconstrained step,
+integrating it over one time step (operator splitting: an unconstrained step,
 then the constraint) shifts every velocity in ``J`` by the same vector; the
 mean-force term cancels the step's change of the mean and the relaxation term
 moves what is left a fraction ξ towards ``u_J``. That is
@@ -65,13 +64,12 @@ moves what is left a fraction ξ towards ``u_J``. That is
     v_i ← v_i + ξ (u_J − v̄_J)   for every particle i in J,
 
 with ``v̄_J`` the mass-weighted mean velocity of J after the step. With
-ξ = 1 (the default of ``md.lj``) the mean of every constraint cell equals the
+ξ = 1 (exact relaxation) the mean of every constraint cell equals the
 continuum velocity after each step; the fluctuations ``v_i − v̄_J`` (and so
 the temperature) are untouched. Cells without particles are skipped.
 
-(``md.lj`` computes the shifts with this function from OpenMM's velocities
-after each step and lets its integrator add them at the start of the next
-step, which avoids ``Context.setVelocities``; see :mod:`msm_md.lj`.)
+(A component whose integrator owns the velocities can compute the shifts with this
+function after each step and apply them at the start of the next one.)
 """
 
 from __future__ import annotations
@@ -166,16 +164,20 @@ class SlabAverager:
         The slabs.
     kB
         Boltzmann's constant in the caller's units (1 in reduced units).
+    dim
+        Velocity components per particle (1, 2 or 3).
     """
 
-    def __init__(self, grid: SlabGrid, kB: float = 1.0) -> None:
-        self.grid, self.kB = grid, float(kB)
-        n = grid.n
+    def __init__(self, grid: SlabGrid, kB: float = 1.0, dim: int = 3) -> None:
+        if dim not in (1, 2, 3):
+            raise ValueError(f"a slab averager needs dim 1, 2 or 3, got {dim!r}")
+        self.grid, self.kB, self.dim = grid, float(kB), int(dim)
+        n, pairs = grid.n, len(_voigt(dim))
         self._count = np.zeros(n)
         self._mass = np.zeros(n)
-        self._momentum = np.zeros((n, 3))
-        self._kinetic = np.zeros((n, 6))
-        self._virial = np.zeros((n, 6))
+        self._momentum = np.zeros((n, dim))
+        self._kinetic = np.zeros((n, pairs))
+        self._virial = np.zeros((n, pairs))
         self.samples = 0
         self.virial_samples = 0
 
@@ -194,25 +196,29 @@ class SlabAverager:
         b = self.grid.index(positions) if index is None else index
         inside = b >= 0
         bi = b[inside]
-        v = np.asarray(velocities, dtype=np.float64)[inside]
+        v = np.asarray(velocities, dtype=np.float64)
+        if v.ndim != 2 or v.shape[1] != self.dim:
+            raise ValueError(f"velocities of shape {v.shape} given to a {self.dim}D slab averager; "
+                             f"give (n, {self.dim})")
+        v = v[inside]
         m = np.broadcast_to(np.asarray(masses, dtype=np.float64), b.shape)[inside]
         n = self.grid.n
         self._count += np.bincount(bi, minlength=n)
         self._mass += np.bincount(bi, weights=m, minlength=n)
         mv = m[:, None] * v
-        for a in range(3):
+        for a in range(self.dim):
             self._momentum[:, a] += np.bincount(bi, weights=mv[:, a], minlength=n)
-        for k, (a, c) in enumerate(_VOIGT):
+        for k, (a, c) in enumerate(_voigt(self.dim)):
             self._kinetic[:, k] += np.bincount(bi, weights=mv[:, a] * v[:, c], minlength=n)
         self.samples += 1
         return b
 
     def add_virial(self, index: np.ndarray, particle_virial: np.ndarray) -> None:
-        """Add one sample of per-particle virials ``(n_particles, 6)`` with their slab ``index``."""
+        """Add one sample of per-particle virials ``(n_particles, pairs)`` (Voigt order) with their slab ``index``."""
         inside = index >= 0
         bi = index[inside]
         w = particle_virial[inside]
-        for k in range(6):
+        for k in range(len(_voigt(self.dim))):
             self._virial[:, k] += np.bincount(bi, weights=w[:, k], minlength=self.grid.n)
         self.virial_samples += 1
 
@@ -223,12 +229,13 @@ class SlabAverager:
         occupied = self._mass > 0
         mass = np.where(occupied, self._mass, 1.0)
         velocity = np.where(occupied[:, None], self._momentum / mass[:, None], 0.0)
-        kinetic = np.empty((n, 6))
-        for k, (a, c) in enumerate(_VOIGT):
+        d = self.dim
+        kinetic = np.empty((n, len(_voigt(d))))
+        for k, (a, c) in enumerate(_voigt(d)):
             kinetic[:, k] = self._kinetic[:, k] - self._momentum[:, a] * self._momentum[:, c] / mass
         kinetic[~occupied] = 0.0
         counts = self._count.copy()
-        temperature = np.where(occupied, kinetic[:, :3].sum(axis=1) / (3.0 * self.kB * np.maximum(counts, 1.0)), 0.0)
+        temperature = np.where(occupied, kinetic[:, :d].sum(axis=1) / (d * self.kB * np.maximum(counts, 1.0)), 0.0)
         stress = kinetic / (samples * vol)
         if self.virial_samples:
             stress = stress + self._virial / (self.virial_samples * vol)
@@ -239,7 +246,7 @@ class SlabAverager:
             velocity=velocity,
             temperature=temperature,
             stress=stress,
-            pressure=stress[:, :3].mean(axis=1),
+            pressure=stress[:, :d].mean(axis=1),
             samples=self.samples,
             virial_samples=self.virial_samples,
         )
@@ -264,6 +271,11 @@ class SlabAverager:
 _VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 
 
+def _voigt(dim: int) -> tuple[tuple[int, int], ...]:
+    """Voigt pairs of a symmetric ``dim x dim`` tensor: diagonal first, then off-diagonal."""
+    return {1: ((0, 0),), 2: ((0, 0), (1, 1), (0, 1)), 3: _VOIGT}[dim]
+
+
 def slab_means(index: np.ndarray, velocities: np.ndarray, masses: np.ndarray | float,
                slabs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mass-weighted mean velocity and particle count of the given slabs.
@@ -273,7 +285,7 @@ def slab_means(index: np.ndarray, velocities: np.ndarray, masses: np.ndarray | f
     index
         Slab of each particle (``-1`` outside every slab).
     velocities
-        ``(n, 3)``.
+        ``(n, d)``, ``d`` = 1, 2 or 3.
     masses
         Per particle, or one mass for all.
     slabs
@@ -282,7 +294,7 @@ def slab_means(index: np.ndarray, velocities: np.ndarray, masses: np.ndarray | f
     Returns
     -------
     means, counts
-        ``(k, 3)`` mean velocities (zero for an empty slab) and ``(k,)`` counts.
+        ``(k, d)`` mean velocities (zero for an empty slab) and ``(k,)`` counts.
     """
     slabs = np.asarray(slabs, dtype=np.int64)
     n_slabs = int(max(index.max(initial=-1), slabs.max(initial=-1))) + 1
@@ -292,20 +304,21 @@ def slab_means(index: np.ndarray, velocities: np.ndarray, masses: np.ndarray | f
     m = np.broadcast_to(np.asarray(masses, dtype=np.float64), index.shape)[inside]
     mass = np.bincount(b, weights=m, minlength=n_slabs)[slabs]
     counts = np.bincount(b, minlength=n_slabs)[slabs]
-    momentum = np.stack([np.bincount(b, weights=m * v[:, a], minlength=n_slabs)[slabs] for a in range(3)], axis=1)
+    momentum = np.stack([np.bincount(b, weights=m * v[:, a], minlength=n_slabs)[slabs]
+                         for a in range(v.shape[1])], axis=1).reshape(len(slabs), v.shape[1])
     means = np.where(mass[:, None] > 0, momentum / np.where(mass > 0, mass, 1.0)[:, None], 0.0)
     return means, counts
 
 
 def relax_slab_velocities(velocities: np.ndarray, index: np.ndarray, masses: np.ndarray | float,
                           slabs: np.ndarray, target: np.ndarray, xi: float = 1.0,
-                          components: tuple[int, ...] = (0, 1, 2)) -> np.ndarray:
+                          components: tuple[int, ...] | None = None) -> np.ndarray:
     """Shift the velocities of the particles in ``slabs`` towards the ``target`` means, in place.
 
     Parameters
     ----------
     velocities
-        ``(n, 3)``, modified in place.
+        ``(n, d)``, modified in place.
     index
         Slab of each particle (``-1`` outside every slab).
     masses
@@ -313,23 +326,23 @@ def relax_slab_velocities(velocities: np.ndarray, index: np.ndarray, masses: np.
     slabs
         ``(k,)`` slab indices of the constraint region.
     target
-        ``(k, 3)`` imposed mean velocities.
+        ``(k, d)`` imposed mean velocities.
     xi
         Relaxation fraction per application, ``0 < ξ ≤ 1`` (1: exact).
     components
-        Velocity components constrained (others are left alone).
+        Velocity components constrained (others are left alone); default all.
 
     Returns
     -------
     numpy.ndarray
-        ``(k, 3)`` the slab means before the shift (zero for empty slabs).
+        ``(k, d)`` the slab means before the shift (zero for empty slabs).
     """
     slabs = np.asarray(slabs, dtype=np.int64)
     means, counts = slab_means(index, velocities, masses, slabs)
     shift = xi * (np.asarray(target, dtype=np.float64) - means)
     shift[counts == 0] = 0.0
-    mask = np.zeros(3, dtype=bool)
-    mask[list(components)] = True
+    mask = np.zeros(velocities.shape[1], dtype=bool)
+    mask[list(range(velocities.shape[1]) if components is None else components)] = True
     shift[:, ~mask] = 0.0
     # Per particle: its slab's shift, or nothing outside the constraint region.
     lookup = np.full(int(max(index.max(initial=-1), slabs.max(initial=-1))) + 2, -1, dtype=np.int64)

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 import msmcore as msm
+from msm_kinetics._convert import block_range, cell_shape, method_variant
 from msm_kinetics.expressions import uses_time
 from msm_kinetics.integrator import DEFAULT_VARIANTS, TS_METHODS, TSIntegrator, block_matrix
 from msm_kinetics.model import KineticModel
+from msm_kinetics.per_agent import AgentFollowing, inherit_modes, inherit_value
 from msm_kinetics.sources import read_model
 from msm_kinetics.system import CellSystem
 from msmcore.errors import ConfigurationError, CouplingError
@@ -29,60 +30,7 @@ __all__ = ["Network", "block_range", "cell_shape", "read_model"]
 
 logger = logging.getLogger(__name__)
 
-def cell_shape(value: Any) -> tuple[int, ...]:
-    """Convert a ``shape`` setting: a positive int or a sequence of positive ints.
-
-    Parameters
-    ----------
-    value
-        ``100``, ``(100,)``, ``[10, 20]``...
-
-    Returns
-    -------
-    tuple of int
-
-    Raises
-    ------
-    ValueError
-        When a dimension is not a positive integer (the setting machinery turns
-        it into a :class:`msmcore.ConfigurationError`).
-    """
-    dims = (value,) if isinstance(value, (int, np.integer)) else value
-    if isinstance(dims, (str, bytes)) or not isinstance(dims, Sequence) or len(dims) == 0:
-        raise ValueError("expected a positive integer or a non-empty sequence of them")
-    out = []
-    for d in dims:
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
-            raise ValueError(f"dimension {d!r} is not a positive integer")
-        out.append(int(d))
-    return tuple(out)
-
-
-def block_range(n: int, size: int, rank: int) -> tuple[int, int]:
-    """The contiguous block ``[start, stop)`` of ``n`` items that ``rank`` of ``size`` holds.
-
-    Balanced: block sizes differ by at most one, the lower ranks get the extra
-    items (``n = 10`` on 3 ranks: ``[0, 4)``, ``[4, 7)``, ``[7, 10)``); a rank
-    gets an empty block when ``n < size``.
-    """
-    base, extra = divmod(n, size)
-    start = rank * base + min(rank, extra)
-    return start, start + base + (1 if rank < extra else 0)
-
-
-def method_variant(value: Any) -> str | None:
-    """Convert a ``variant`` setting: a PETSc type name, or the BDF order as an int or a string.
-
-    ``None`` means the method's default variant.
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (str, int, np.integer)):
-        raise ValueError("expected a string (or an int for the BDF order)")
-    return str(value).strip()
-
-
-class Network(msm.Component):
+class Network(AgentFollowing, msm.Component):
     """A reaction network in every cell of a field.
 
     The network is read from Antimony (``model``, or a ``model_file``) or SBML
@@ -174,6 +122,12 @@ class Network(msm.Component):
     species: msm.Setting[tuple[str, ...] | None] = msm.Setting(
         tuple, default=None, doc="order of the species in the ports (default: model order)"
     )
+    agents: msm.Setting[str | None] = msm.Setting(
+        str, default=None, doc="one network per agent of the agent set connected to it (the name its ports give); "
+                               "replaces 'shape' (see msm_kinetics.per_agent)")
+    inherit: msm.Setting[Any] = msm.Setting(
+        inherit_value, default="copy", doc="at a division, per species: 'split' (amount halves) or 'copy' "
+                                           "(concentration inherited); one for all or {species: mode}")
 
     def __init__(self, name: str | None = None, **settings: Any) -> None:
         super().__init__(name, **settings)
@@ -209,6 +163,11 @@ class Network(msm.Component):
                 "stages, which lowers its order for such models and can multiply its steps; method='bdf' "
                 "does not have this problem", me)
         self.ncells = int(np.prod(self.shape, dtype=np.int64))
+        if self.agents is not None and (self.shape != (1,) or not self.agents.isidentifier()):
+            raise ConfigurationError(f"{me}: with agents={self.agents!r} there is one network per agent; give no "
+                                     "'shape', and a name of letters, digits and '_'")
+        #: Inheritance at a division, one mode per species (see :mod:`msm_kinetics.per_agent`).
+        self.inherit_modes = inherit_modes(self.inherit, self.species_names, me)
         self._initial = self.kinetic_model.initial.copy()
         # (communicator, size, rank, start, stop) of this rank's cell block, fixed by
         # the first port_array()/port_indices()/initialize() call.
@@ -245,12 +204,13 @@ class Network(msm.Component):
         species = ", ".join(self.species_names)
         names = {"value_names": self.species_names, "value_dim": "species"}
         reactions = {"value_names": self.reaction_names, "value_dim": "reaction"} if nr else {}
+        place: dict[str, Any] = {"agents": self.agents} if self.agents else {"shape": self.shape}
         return [
-            msm.Port.input("state_in", self.shape, required=False, components=ns, units=self.units, **names,
+            msm.Port.input("state_in", required=False, components=ns, units=self.units, **names, **place,
                            doc=f"concentrations ({species}); received values replace the state"),
-            msm.Port.output("state_out", self.shape, components=ns, units=self.units, **names,
+            msm.Port.output("state_out", components=ns, units=self.units, **names, **place,
                             doc=f"concentrations ({species})"),
-            msm.Port.output("rates_out", self.shape, components=max(nr, 1), units=f"{self.units}/s",
+            msm.Port.output("rates_out", components=max(nr, 1), units=f"{self.units}/s", **place,
                             **reactions, doc=f"reaction rates ({', '.join(self.reaction_names) or 'none'})"),
         ]
 
@@ -287,6 +247,10 @@ class Network(msm.Component):
         """
         comm = self.comm
         size, rank = (1, 0) if comm is None else (int(comm.Get_size()), int(comm.Get_rank()))
+        if self.agents is not None:  # one network per agent, on one rank (the core refuses more)
+            self.ncells = self.agent_set(self.agents).count
+            self._layout = (comm, 1, 0, 0, self.ncells)
+            return
         start, stop = block_range(self.ncells, size, rank)
         if self._layout is not None and self._layout[1:] != (size, rank, start, stop):
             logger.debug("component '%s': communicator of another layout (rank %d of %d); new port arrays",
@@ -320,7 +284,10 @@ class Network(msm.Component):
         Serial it has the port's full ``array_shape``; distributed it has shape
         ``(ncells_local, ncomponents)``, or ``(ncells_local,)`` for one component
         (C-contiguous, possibly empty), in the order of :meth:`port_indices`.
+        With ``agents``: one row per agent (see :mod:`msm_kinetics.per_agent`).
         """
+        if self.agents is not None:
+            return super().port_array(name)
         array = self._arrays.get(name)
         if array is None:
             spec = self.port(name).spec
@@ -343,6 +310,8 @@ class Network(msm.Component):
         ``[start * ncomponents, stop * ncomponents)`` for this rank's cells
         ``[start, stop)``. A fresh array every call.
         """
+        if self.agents is not None:
+            return super().port_indices(name)
         components = self.port(name).spec.components
         start, stop = self.cell_range
         return np.arange(start * components, stop * components, dtype=np.int64)
@@ -396,15 +365,19 @@ class Network(msm.Component):
         self._dt_next = None
         self.compute_rates()
         comm, size, rank, start, stop = self._block()
-        if self.method != "euler":
+        self._make_integrator()
+        logger.debug("%s: %d species, %d reactions in cells [%d, %d) of %d (rank %d of %d), %s",
+                     self.name, len(self.species_names), len(self.reaction_names), start, stop,
+                     self.ncells, rank, size, self.method)
+
+    def _make_integrator(self) -> None:
+        comm, size = self._block()[:2]
+        if self.method != "euler" and self.ncells_local > 0:
             prefix = re.sub(r"\W", "_", self.name) + "_"
             self._integrator = TSIntegrator(
                 self.system, self._c, comm=comm if size > 1 else None, ncells=self.ncells,
                 method=self.method, variant=self.variant, rtol=self.rtol, atol=self.atol,
                 max_steps=self.max_steps, prefix=prefix, where=f"component '{self.name}' (kinetics.network)")
-        logger.debug("%s: %d species, %d reactions in cells [%d, %d) of %d (rank %d of %d), %s",
-                     self.name, len(self.species_names), len(self.reaction_names), start, stop,
-                     self.ncells, rank, size, self.method)
 
     def compute_rates(self) -> np.ndarray:
         """Recompute ``rates_out`` from the current state and return it."""
@@ -461,6 +434,8 @@ class Network(msm.Component):
 
     def _integrate(self, t0: float, t1: float) -> None:
         integrator = self._integrator
+        if integrator is None and self.agents is not None and self.ncells == 0:
+            return  # no agents now: nothing reacts
         if integrator is None:
             raise CouplingError(f"component '{self.name}' (kinetics.network) was finalized; its TS is gone "
                                 "(call initialize() to start again)")
@@ -512,6 +487,8 @@ class Network(msm.Component):
         repeats the saved one bit for bit.
         """
         try:
+            if self.agents is not None:  # the agent set (restored before) says how many rows
+                self._restore_agents(state)
             self.state[...] = state["state"]
             self.rates[...] = state["rates"]
             self.port_array("state_in")[...] = state["state_in"]
@@ -593,7 +570,8 @@ class Network(msm.Component):
         nbad = int(summary[:, 0].sum())
         first_cell = int(summary[:, 1].min())
         species = [self.species_names[s] for s in np.flatnonzero(summary[:, 2:].any(axis=0))]
-        first = tuple(int(i) for i in np.unravel_index(first_cell, self.shape))
+        first = tuple(int(i) for i in np.unravel_index(first_cell, self.shape if self.agents is None
+                                                         else (max(self.ncells, 1),)))
         where = f"first at cell {first if len(first) > 1 else first[0]}"
         who = ""
         if size > 1:
