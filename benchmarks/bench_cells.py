@@ -23,7 +23,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine  # noqa: E402
-
 from msm_cells.cycle import FLOW_CYTOMETRY_SEPARATED, PhasedCycle  # noqa: E402
 from msm_cells.mechanics import equilibrium_distance  # noqa: E402
 from msm_cells.population import PhenotypeParams, Population, radius_of  # noqa: E402
