@@ -24,7 +24,7 @@ def test_ports_describe_the_field() -> None:
     # Cell centres are (i + 1/2) h per axis; the source is per second.
     c = Diffusion(shape=(4, 3), spacing=(0.5, 2.0), D=1.0, dt=0.01, units="K")
     ports = c.ports
-    assert set(ports) == {"state_out", "state_in", "source_in"}
+    assert set(ports) == {"state_out", "state_in", "source_in", "sink_in"}
     assert ports["state_out"].direction is msm.Direction.OUT
     assert not ports["state_in"].required and not ports["source_in"].required
     spec = ports["state_out"].spec
@@ -171,7 +171,8 @@ def test_failed_implicit_solve_raises_convergence_error() -> None:
 def test_the_class_declares_its_state_and_ports_give_coordinate_units() -> None:
     assert Diffusion.declares_state()
     c = Diffusion(shape=(4, 3), D=1.0, dt=0.01, boundary="dirichlet")
-    assert set(c.ports) == {"state_out", "state_in", "source_in", "boundary_low_in", "boundary_high_in"}
+    assert set(c.ports) == {"state_out", "state_in", "source_in", "sink_in", "boundary_low_in",
+                            "boundary_high_in"}
     # the cell centres are origin + (i + 1/2) spacing, and 'spacing'/'origin' are in metres
     assert all(p.spec.coord_units == "m" for p in c.ports.values())
     assert Diffusion.setting_specs()["spacing"].units == "m"

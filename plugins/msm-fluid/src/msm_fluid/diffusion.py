@@ -1,4 +1,4 @@
-"""The ``fluid.diffusion`` component: du/dt = D lap(u) + s on a structured grid."""
+"""The ``fluid.diffusion`` component: du/dt = D lap(u) + s - (lambda + mu) u on a structured grid."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ __all__ = ["Diffusion"]
 
 logger = logging.getLogger(__name__)
 
-_STATE_PORTS = ("state_out", "state_in", "source_in")
+_STATE_PORTS = ("state_out", "state_in", "source_in", "sink_in")
 _BOUNDARY_PORTS = ("boundary_low_in", "boundary_high_in")
 
 
@@ -57,6 +57,15 @@ class Diffusion(msm.Component):
         Same description; :meth:`receive` copies it into the state.
     source_in (optional input)
         Source ``s`` in ``units/s``, read at every step (zero when unconnected).
+    sink_in (optional input)
+        Linear uptake rate ``lambda(x) >= 0`` in ``1/s`` per cell (e.g. cells'
+        consumption deposited onto the grid), read at every step (zero when
+        unconnected). With the ``decay`` setting ``mu`` the loss ``(lambda + mu) u``
+        is treated implicitly, as BioFVM's per-cell sink (Ghaffarizadeh, Friedman &
+        Macklin, Bioinformatics 32, 1256 (2016)): ``method="implicit"`` solves
+        ``(I - dt D L + dt diag(lambda + mu)) u_new = u + dt s``; ``"explicit"`` takes
+        the diffusion step and then divides by ``1 + dt (lambda + mu)``. Either is
+        stable for any uptake rate (held Dirichlet cells take no sink).
     boundary_low_in, boundary_high_in (optional inputs, ``boundary="dirichlet"``)
         One value per axis (shape ``(ndim,)``): entry ``a`` is the held value of
         the low (high) face of axis ``a``. Once received, it replaces
@@ -104,6 +113,7 @@ class Diffusion(msm.Component):
     boundary = msm.Setting(str, default="neumann", choices=BOUNDARY_RULES,
                            doc="zero flux, fixed boundary cells, or MUSCLE3's copied increment")
     boundary_value = msm.Setting(float, default=0.0, doc="value of the boundary cells (dirichlet)")
+    decay = msm.Setting(float, default=0.0, minimum=0.0, units="1/s", doc="first-order decay rate everywhere")
     initial = msm.Setting(float, default=0.0, doc="initial value in every cell")
     initial_points = msm.Setting(cell_points, default={}, doc="cell index -> initial value overrides")
     units = msm.Setting(str, default="1", doc="units of the field")
@@ -123,6 +133,8 @@ class Diffusion(msm.Component):
         self._u: np.ndarray | None = None
         self._u_in: np.ndarray | None = None
         self._s: np.ndarray | None = None
+        self._lam: np.ndarray | None = None  # sink_in: uptake rate per cell
+        self._sink_dirty = False  # sink_in received since the implicit operator was assembled
         self._work: np.ndarray | None = None
         self._x: PETSc.Vec | None = None
         self._sv: PETSc.Vec | None = None
@@ -244,6 +256,8 @@ class Diffusion(msm.Component):
                            required=False, doc="replaces the state when received"),
             msm.Port.input("source_in", self.shape, units=f"{self.units}/s", coords=coords,
                            coord_units=length, required=False, doc="source term s, added at every step"),
+            msm.Port.input("sink_in", self.shape, units="1/s", coords=coords, coord_units=length, required=False,
+                           doc="uptake rate lambda >= 0, loss lambda*u treated implicitly"),
         ]
         if self.boundary == "dirichlet":
             dim = len(self.shape)
@@ -267,7 +281,7 @@ class Diffusion(msm.Component):
             return super().port_array(name)
         if self._u is None:
             self._ensure_grid()
-        array = {"state_out": self._u, "state_in": self._u_in, "source_in": self._s}[name]
+        array = {"state_out": self._u, "state_in": self._u_in, "source_in": self._s, "sink_in": self._lam}[name]
         assert array is not None
         return array
 
@@ -330,6 +344,7 @@ class Diffusion(msm.Component):
         self._u = np.zeros(grid.local_shape, dtype=dtype)
         self._u_in = np.zeros(grid.local_shape, dtype=dtype)
         self._s = np.zeros(grid.local_shape, dtype=dtype)
+        self._lam = np.zeros(grid.local_shape, dtype=dtype)
         self._work = np.zeros(grid.local_shape, dtype=dtype)
         self._x = grid.create_vec(self._u)
         self._sv = grid.create_vec(self._s)
@@ -390,6 +405,9 @@ class Diffusion(msm.Component):
             else:
                 np.copyto(self._u, self._u_in, where=np.asarray(mask, dtype=bool).reshape(self._u.shape))
             self._hold_boundary()  # held cells stay at their held values (dirichlet)
+        elif port == "sink_in":
+            self._check_sink()
+            self._sink_dirty = True
         elif port in _BOUNDARY_PORTS and port in self.ports:
             mask = self.delivered(port)
             if mask is not None:  # the faces not fed keep their value (read back from the array below)
@@ -419,6 +437,10 @@ class Diffusion(msm.Component):
             self._L.mult(x, w)
             x.axpy(dt * self.D, w)
             x.axpy(dt, sv)
+            if self.decay > 0 or np.any(self._lam):  # the loss implicitly, cell by cell (BioFVM)
+                assert self._u is not None and self._lam is not None
+                self._u /= 1.0 + dt * (self._lam + self.decay)
+                x.stateIncrease()
             self._hold_boundary()
         else:
             self._implicit_step(dt)
@@ -437,6 +459,7 @@ class Diffusion(msm.Component):
         if self._bidx.size:
             rows = grid.owned_to_local(self._bidx)
             A.zeroRowsColumnsLocal(rows, diag=1.0)
+        self._add_sink(A, dt)
         self._A_dt = dt
         self._compute_lift()
         if self._ksp is None:
@@ -476,7 +499,7 @@ class Diffusion(msm.Component):
 
     def _implicit_step(self, dt: float) -> None:
         """Solve (I - dt D L) u_new = u + dt s (+ the Dirichlet lift), in place."""
-        if self._A_dt is None or abs(dt - self._A_dt) > 1e-12 * self._A_dt:
+        if self._A_dt is None or abs(dt - self._A_dt) > 1e-12 * self._A_dt or self._sink_dirty:
             logger.debug("component '%s': reassembling the implicit operator for dt=%g", self.name, dt)
             self._setup_implicit(dt)
         elif self._lift_dirty:
@@ -499,6 +522,31 @@ class Diffusion(msm.Component):
                 f"({names.get(reason, reason)} after {ksp.getIterationNumber()} iterations); "
                 "try other 'ksp_type'/'pc_type' settings, a looser 'ksp_rtol' or a smaller 'dt'"
             )
+
+    def _add_sink(self, A: PETSc.Mat, dt: float) -> None:
+        """Add ``dt (lambda + mu)`` to the diagonal of the implicit operator (not on held cells)."""
+        self._sink_dirty = False
+        assert self._lam is not None
+        if not (self.decay > 0 or np.any(self._lam)) and (self._grid is None or self._grid.comm.getSize() == 1):
+            return
+        extra = dt * (self._lam.reshape(-1) + self.decay)
+        extra[self._bidx] = 0.0
+        diag = A.createVecLeft()
+        A.getDiagonal(diag)
+        diag.getArray()[...] += extra
+        A.setDiagonal(diag)
+        diag.destroy()
+
+    def _check_sink(self) -> None:
+        lam = self._lam
+        assert lam is not None
+        bad = ~np.isfinite(lam) | (lam < 0)
+        if np.any(bad):
+            first = np.unravel_index(int(np.argmax(bad)), lam.shape)
+            raise msm.CouplingError(
+                f"component '{self.name}' (fluid.diffusion): port 'sink_in' received {int(bad.sum())} uptake "
+                f"rate(s) that are negative or not finite (first {float(lam[first])!r} at local cell "
+                f"{tuple(int(i) for i in first)}); an uptake rate lambda must be >= 0 (a source goes to source_in)")
 
     def _hold_boundary(self) -> None:
         """Set the held (dirichlet) cells of the state to their held values."""
@@ -547,6 +595,8 @@ class Diffusion(msm.Component):
             comm = self._ensure_grid().comm
             if comm.getSize() > 1:  # recompute the lift on every rank or none
                 self._lift_dirty = bool(comm.tompi4py().allreduce(self._lift_dirty, op=_LOR()))
+        if self.method == "implicit" and self._ensure_grid().comm.getSize() > 1:  # reassemble on every rank or none
+            self._sink_dirty = bool(self._ensure_grid().comm.tompi4py().allreduce(self._sink_dirty, op=_LOR()))
 
     # -- state ----------------------------------------------------------------
     def save_state(self) -> dict[str, Any]:
@@ -564,6 +614,7 @@ class Diffusion(msm.Component):
             "u": self._u.copy(),
             "state_in": self._u_in.copy(),
             "source_in": self._s.copy(),
+            "sink_in": None if self._lam is None else self._lam.copy(),
             "t": self.t,
             "other": {k: v.copy() for k, v in self._arrays.items()},
             "faces": (self._faces.copy(), set(self._received), self._faces_dirty),
@@ -577,6 +628,9 @@ class Diffusion(msm.Component):
         self._u[...] = state["u"]
         self._u_in[...] = state["state_in"]
         self._s[...] = state["source_in"]
+        if state.get("sink_in") is not None and self._lam is not None:
+            self._lam[...] = state["sink_in"]
+            self._sink_dirty = True
         for k, v in state["other"].items():
             self._arrays[k][...] = v
         self.t = state["t"]
