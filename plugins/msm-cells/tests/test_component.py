@@ -32,6 +32,7 @@ def _cells(**kw):
     ({"substrates": {"oxygen": {"uptake": -1}}}, ">= 0"),
     ({"cycle": "mitosis"}, "cycle"),
     ({"dim": 4}, "dim"),
+    ({"network_species": ["a", "b"], "network_initial": [1.0]}, "give 2 numbers"),
 ])
 def test_bad_settings_raise_configuration_error(settings, match):
     with pytest.raises(msm.ConfigurationError, match=match):

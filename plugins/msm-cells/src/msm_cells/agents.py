@@ -57,8 +57,9 @@ class Cells(msm.Component):
     network_in / network_out (with ``network_species``)
         A relay for a per-cell reaction network: ``network_out`` holds
         ``network_in``'s values with the columns named like a substrate replaced
-        by the cell's local concentration of it; connect ``network_out`` to the
-        network's ``state_in`` and its ``state_out`` to ``network_in``.
+        by the cell's local concentration of it (``network_initial`` until
+        ``network_in`` first arrives); connect ``network_out`` to the network's
+        ``state_in`` and its ``state_out`` to ``network_in``.
 
     Notes
     -----
@@ -111,6 +112,9 @@ class Cells(msm.Component):
     substrates = msm.Setting(substrates_value, default={}, doc="{name: {uptake, secretion, default, units}}")
     network_species = msm.Setting(name_list, default=(), doc="species of a per-cell network relayed through "
                                                              "network_in/network_out (see Ports)")
+    network_initial = msm.Setting(tuple, default=None,
+                                  doc="values relayed for the network's own species until network_in arrives "
+                                      "(the network's initial values; default 0)")
 
 
     def __init__(self, name: str | None = None, **settings: Any) -> None:
@@ -165,6 +169,11 @@ class Cells(msm.Component):
                                                 f"{self.necrosis_threshold}")
         if self.positions is not None and len(self.positions[0]) != self.dim:
             raise self._bad("positions", f"points have {len(self.positions[0])} coordinates but dim={self.dim}")
+        if self.network_initial is not None and (
+                len(self.network_initial) != len(self.network_species)
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.network_initial)):
+            raise self._bad("network_initial", f"give {len(self.network_species)} numbers, one per network_species "
+                                               f"{list(self.network_species)}, got {self.network_initial!r}")
         clash = set(self.network_species) & {"cycle_modifier", "death_modifier"}
         if clash:
             raise self._bad("network_species", f"{sorted(clash)} are reserved names")
@@ -295,6 +304,8 @@ class Cells(msm.Component):
             out = self.port_array("network_out")
             if "network_in" in self._received:
                 out[...] = self.port_array("network_in")
+            else:
+                out[...] = 0.0 if self.network_initial is None else np.asarray(self.network_initial, dtype=float)
             for k, sp in enumerate(self.network_species):
                 if sp in self.substrates:
                     out[:, k] = self._input(f"concentration_{sp}_in", self.substrates[sp]["default"])
