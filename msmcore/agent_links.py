@@ -31,7 +31,7 @@ from msmcore.units import conversion_factor
 if TYPE_CHECKING:
     from msmcore.coupling import Connection, Coupling
 
-__all__ = ["AGENT_MAPPINGS", "AgentRoute", "check_agent_placement", "connect_agents", "set_of"]
+__all__ = ["AGENT_MAPPINGS", "AgentRoute", "check_agent_placement", "connect_agents", "set_of", "unbound_followers"]
 
 #: Mappings between agent ports and grid ports.
 AGENT_MAPPINGS = ("deposit", "interpolate")
@@ -92,6 +92,17 @@ def check_agent_placement(name: str, component: Any, ranks: tuple[int, ...]) -> 
             f"would run on ranks {list(ranks)}; an agent set lives on one rank in this version: add it with "
             "ranks=0 (or another single rank); see docs/coupling.md, 'Dynamic ports', for what a distributed "
             "agent set needs")
+
+
+def unbound_followers(coupling: Coupling) -> list[str]:
+    """``"component: ports (name)"`` for every group of agent ports that follows no agent set."""
+    loose: dict[tuple[str, str], list[str]] = {}
+    for name, comp in coupling.components.items():
+        for port in comp.ports.values():
+            group = port.agents
+            if group is not None and group not in comp.agent_sets and (name, group) not in coupling.agent_bindings:
+                loose.setdefault((name, group), []).append(port.name)
+    return [f"'{n}' ports {ports} (agents '{g}')" for (n, g), ports in loose.items()]
 
 
 def _one_rank(coupling: Coupling, what: str, names: list[str]) -> None:

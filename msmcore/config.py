@@ -86,7 +86,7 @@ _ACCELERATIONS: dict[str, type[Acceleration]] = {
 }
 _CONNECTION_KEYS = {"from", "to", "interpolate", "mapping", "conservative", "basis", "support_radius",
                     "source_component", "target_component",
-                    "polynomial"}
+                    "polynomial", "positions", "volumes", "radius", "quantity", "samples"}
 #: Keys of a component entry that are not settings: placement, handed to Coupling.add as keywords.
 _PLACEMENT = {"ranks", "nprocs"}
 
@@ -268,8 +268,13 @@ def _connection_option_problem(key: str, value: Any) -> str | None:
     if key in ("source_component", "target_component"):
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
         return None if ok else "must be a whole number >= 0 (the index of a value per point)"
-    if key in ("mapping", "basis"):
+    if key in ("mapping", "basis", "positions", "volumes", "quantity"):
         return None if isinstance(value, str) else "must be text"
+    if key == "radius":
+        return None if _is_number(value) and value >= 0 else "must be a number >= 0"
+    if key == "samples":
+        return None if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else \
+            "must be a whole number >= 1"
     if key == "support_radius":
         return None if _is_number(value) and value > 0 else "must be a positive number"
     return None

@@ -393,6 +393,14 @@ class Coupling:
                 "required input(s) left unconnected: " + ", ".join(missing)
                 + "; connect each with Coupling.connect('<component>.<output>', '<input>')"
             )
+        if self.agent_routes or self.agent_bindings or any(c.agent_sets for c in self.components.values()):
+            from msmcore.agent_links import unbound_followers
+
+            loose = unbound_followers(self)
+            if loose:
+                raise CouplingError(f"agent ports that follow no agent set: {'; '.join(loose)}; connect each "
+                                    "group to a port of an agent set (agent to agent), e.g. "
+                                    "connect('cells.value_out', '<component>.<its agent input>')")
         if scheme is not None:
             scheme.validate(self)
             if scheme.needs_state and self.agent_routes:

@@ -175,8 +175,8 @@ def _agent_shape(name: Any, shape: Any, agents: Any) -> Any:
     """The declared shape: a nominal ``(1,)`` for an agent port (its size is the set's count)."""
     if agents is None:
         if shape is None:
-            raise ConfigurationError(f"port {name!r}: give its shape (points per axis), or agents='<set>' for "
-                                     "one point per agent of an agent set")
+            raise ConfigurationError(f"port {name!r}: shape must be a positive integer or a tuple of them (points "
+                                     "per axis), got None; or give agents='<set>' for one point per agent of a set")
         return shape
     if shape is not None:
         raise ConfigurationError(f"port {name!r}: give either shape= or agents= (an agent port has one point per "

@@ -168,7 +168,7 @@ def _port(port: Port) -> dict[str, Any]:
     return {
         "name": port.name,
         "direction": port.direction.value,
-        "shape": list(spec.shape),
+        "shape": [f"agents:{port.agents}"] if port.agents else list(spec.shape),  # one point per agent
         "values_per_point": spec.components,
         "value_names": list(spec.value_names) if spec.value_names else None,
         "units": spec.units,

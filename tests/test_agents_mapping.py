@@ -132,3 +132,45 @@ def test_slab_averages_and_constraint_are_dimension_neutral() -> None:
     np.testing.assert_allclose(v.mean(axis=0), [0.5, -1.0])  # the slab mean is now the target
     with pytest.raises(ValueError, match="2D slab averager"):
         avg.add(pos, np.zeros((2, 3)))
+
+
+class Loose(msm.Component):
+    dt = msm.Setting(float, default=1.0)
+
+    def declare_ports(self) -> list[msm.Port]:
+        return [msm.Port.input("x_in", agents="cells", required=False), msm.Port.output("x_out", agents="cells")]
+
+
+def test_a_follower_connected_to_no_agent_set_is_refused_before_step_1() -> None:
+    c = msm.Coupling()
+    c.add("col", Colony)
+    c.add("f", Loose)
+    with pytest.raises(msm.CouplingError, match=r"follow no agent set: 'f' ports \['x_in', 'x_out'\]"):
+        c.run(until=1.0, quiet=True)
+
+
+def test_yaml_connects_agents_with_a_deposit(tmp_path) -> None:
+    from msmcore.config import load_config
+
+    (tmp_path / "agents.yaml").write_text("""
+components:
+  col: {component: {python: agent_fakes:Colony}, cap: 12, die_every: 5}
+  grid:
+    component: fluid.diffusion
+    shape: [8, 8]
+    spacing: 0.125
+    D: 0.01
+    dt: 1.0
+    method: implicit
+    ksp_rtol: 1.0e-14
+connections:
+  - {from: col.value_out, to: grid.state_in, mapping: deposit, positions: col.positions_out,
+     volumes: col.volumes_out, quantity: total, samples: 4}
+scheme: {type: serial, order: [col, grid]}
+run: {until: 4.0}
+""")
+    cfg = load_config(tmp_path / "agents.yaml")
+    cfg.coupling.run(until=4.0, scheme=cfg.scheme, quiet=True)
+    cells = cfg.coupling.components["col"].agent_set("cells")
+    total = cfg.coupling.components["grid"].port_array("state_out").sum()
+    assert total == pytest.approx(float((cells.ids + 0.5).sum()), rel=1e-11)  # zero-flux walls keep the sum

@@ -34,7 +34,7 @@ def test_fluid_diffusion_lists_required_settings_then_ports_when_given(capsys):
                         "--set", "dt=0.01", "--set", "units=mol/m^3")
     data = json.loads(out)
     ports = {p["name"]: p for p in data["ports"]}
-    assert set(ports) == {"state_out", "state_in", "source_in"}
+    assert set(ports) == {"state_out", "state_in", "source_in", "sink_in"}
     assert ports["state_out"] == {"name": "state_out", "direction": "out", "shape": [4, 3], "values_per_point": 1,
                                   "value_names": None, "units": "mol/m^3", "coords": ["x", "y"],
                                   "coord_units": ports["state_out"]["coord_units"], "required": False,

@@ -5,11 +5,12 @@
   ``V = 2R`` in 1D) spreads its value over the grid cells its disc/ball overlaps,
   with weights ``w_ji = |B_i ∩ C_j| / |B_i ∩ grid|``: the overlap fractions,
   which sum to 1 over the cells for every agent, so the total is conserved to
-  round-off. Cells wholly inside or outside the ball are exact; a cell cut by
-  its surface is sub-sampled at ``samples**dim`` points, and (for a ball wholly
-  inside the grid) the cut cells are scaled together to the exact ball volume
-  left over by the wholly inside ones. An agent smaller than
-  a sample spacing that hits no sample goes wholly into the cell of its centre;
+  round-off. Cells wholly inside or outside the ball are exact; in a cell cut by
+  its surface the overlap is integrated exactly along the last axis (the chord)
+  and by the midpoint rule at ``samples`` points along each other axis (exact in
+  1D), and (for a ball wholly inside the grid) the cut cells are scaled together
+  to the exact ball volume left over by the wholly inside ones. An agent that
+  overlaps no sample chord (a point) goes wholly into the cell of its centre;
   the part of a ball outside the grid is deposited into the part inside; an
   agent that touches no cell is refused.
 * **interpolate** (grid -> agents): the field's multilinear (bilinear,
@@ -92,7 +93,7 @@ def deposit_matrix(axes: Sequence[np.ndarray], positions: np.ndarray, radii: np.
         concentration): ``grid_j = sum_i q_i w_ji V_i / V_j``, the
         volume-fraction-weighted field (``sum_j grid_j V_j = sum_i q_i V_i``).
     samples
-        Sub-samples per axis of a cell cut by an agent's surface.
+        Midpoint-rule points per axis (all but the last) in a cell cut by an agent's surface.
     ids
         Agent ids, for messages.
 
@@ -114,69 +115,99 @@ def deposit_matrix(axes: Sequence[np.ndarray], positions: np.ndarray, radii: np.
         raise CouplingError(f"deposit: quantity={quantity!r}; use one of {list(QUANTITIES)}")
     edges = cell_edges(axes)
     shape = tuple(e.size - 1 for e in edges)
-    s = int(samples)
-    unit = (np.arange(s) + 0.5) / s  # sample offsets inside a cell, per axis
-    rows_all, cols_all, vals_all = [], [], []
-    missing = []
-    for i in range(n):
-        x, R = pos[i], r[i]
-        lo = [int(np.clip(np.searchsorted(e, x[d] - R, side="right") - 1, 0, e.size - 2)) for d, e in enumerate(edges)]
-        hi = [int(np.clip(np.searchsorted(e, x[d] + R, side="left") - 1, 0, e.size - 2)) for d, e in enumerate(edges)]
-        if any(x[d] + R < e[0] or x[d] - R > e[-1] for d, e in enumerate(edges)):
-            missing.append(i)
-            continue
-        ranges = [np.arange(a, b + 1) for a, b in zip(lo, hi, strict=True)]
-        mesh = np.meshgrid(*ranges, indexing="ij")
-        idx = [m.reshape(-1) for m in mesh]
-        lo_c = np.stack([edges[d][idx[d]] for d in range(dim)], axis=1)
-        hi_c = np.stack([edges[d][idx[d] + 1] for d in range(dim)], axis=1)
-        near = np.clip(x, lo_c, hi_c) - x  # nearest point of each cell to the centre
-        far = np.maximum(np.abs(lo_c - x), np.abs(hi_c - x))
-        vol = np.prod(hi_c - lo_c, axis=1)
-        inside = np.sum(far**2, axis=1) <= R * R
-        touch = np.sum(near**2, axis=1) < R * R
-        frac = np.where(inside, 1.0, 0.0)
-        cut = np.flatnonzero(touch & ~inside)
-        if cut.size:
-            offs = np.stack([g.reshape(-1) for g in np.meshgrid(*([unit] * dim), indexing="ij")], axis=1)
-            pts = lo_c[cut, None, :] + offs[None, :, :] * (hi_c - lo_c)[cut, None, :]
-            frac[cut] = np.mean(np.sum((pts - x) ** 2, axis=2) <= R * R, axis=1)
-        overlap = frac * vol
-        whole = all(e[0] <= x[d] - R and x[d] + R <= e[-1] for d, e in enumerate(edges))
-        if whole and cut.size:  # the cut cells share what the exact ball leaves: wholly inside cells stay exact
-            rest = max(float(_ball_volume(np.array([R]), dim)[0]) - float(overlap[inside].sum()), 0.0)
-            sampled = float(overlap[cut].sum())
-            if sampled > 0:
-                overlap[cut] *= rest / sampled
-        total = overlap.sum()
-        flat = np.ravel_multi_index(tuple(idx), shape)
-        if total <= 0:  # smaller than a sample spacing: all into the cell of the centre
-            centre = tuple(int(np.clip(np.searchsorted(e, x[d], side="right") - 1, 0, e.size - 2))
-                           for d, e in enumerate(edges))
-            rows_all.append(np.array([np.ravel_multi_index(centre, shape)]))
-            cols_all.append(np.array([i]))
-            vals_all.append(np.array([1.0]))
-            continue
-        keep = overlap > 0
-        rows_all.append(flat[keep])
-        cols_all.append(np.full(int(keep.sum()), i))
-        vals_all.append(overlap[keep] / total)
-    if missing:
-        raise CouplingError(f"deposit: agent(s) {_names(ids, missing)} at {pos[missing[0]].tolist()} (radius "
-                            f"{r[missing[0]]:.6g}) touch no cell of the grid "
-                            f"{[(float(e[0]), float(e[-1])) for e in edges]}; their values would be lost")
     ncell = math.prod(shape)
-    if rows_all:
-        w = sp.csr_matrix((np.concatenate(vals_all), (np.concatenate(rows_all), np.concatenate(cols_all))),
-                          shape=(ncell, n))
-    else:
-        w = sp.csr_matrix((ncell, n))
+    if n == 0:
+        return sp.csr_matrix((ncell, 0))
+    lo = np.stack([np.clip(np.searchsorted(e, pos[:, d] - r, side="right") - 1, 0, e.size - 2)
+                   for d, e in enumerate(edges)], axis=1)
+    hi = np.stack([np.clip(np.searchsorted(e, pos[:, d] + r, side="left") - 1, 0, e.size - 2)
+                   for d, e in enumerate(edges)], axis=1)
+    off = np.zeros(n, dtype=bool)
+    whole = np.ones(n, dtype=bool)
+    for d, e in enumerate(edges):
+        off |= (pos[:, d] + r < e[0]) | (pos[:, d] - r > e[-1])
+        whole &= (e[0] <= pos[:, d] - r) & (pos[:, d] + r <= e[-1])
+    if off.any():
+        k = int(np.argmax(off))
+        raise CouplingError(f"deposit: agent(s) {_names(ids, np.flatnonzero(off))} at {pos[k].tolist()} (radius "
+                            f"{r[k]:.6g}) touch no cell of the grid "
+                            f"{[(float(e[0]), float(e[-1])) for e in edges]}; their values would be lost")
+    parts = [_overlaps(edges, pos, r, lo, members, extent, int(samples))
+             for extent, members in _by_extent(hi - lo + 1)]
+    agent, cell, overlap, inside, cut = (np.concatenate(p) for p in zip(*parts, strict=True))
+    # a ball wholly inside the grid: its cut cells share what the exact ball leaves (inside cells stay exact)
+    inside_sum = np.bincount(agent, weights=overlap * inside, minlength=n)
+    cut_sum = np.bincount(agent, weights=overlap * cut, minlength=n)
+    rest = np.maximum(_ball_volume(r, dim) - inside_sum, 0.0)
+    scale = np.where(whole & (cut_sum > 0), rest / np.where(cut_sum > 0, cut_sum, 1.0), 1.0)
+    overlap = np.where(cut, overlap * scale[agent], overlap)
+    total = np.bincount(agent, weights=overlap, minlength=n)
+    keep = overlap > 0
+    rows, cols, vals = cell[keep], agent[keep], overlap[keep] / total[agent[keep]]
+    tiny = np.flatnonzero(total <= 0)  # no overlap found (a point): all into the cell of its centre
+    if tiny.size:
+        centre = tuple(np.clip(np.searchsorted(e, pos[tiny, d], side="right") - 1, 0, e.size - 2)
+                       for d, e in enumerate(edges))
+        rows = np.concatenate([rows, np.ravel_multi_index(centre, shape)])
+        cols = np.concatenate([cols, tiny])
+        vals = np.concatenate([vals, np.ones(tiny.size)])
+    w = sp.csr_matrix((vals, (rows, cols)), shape=(ncell, n))
     if quantity == "total":
         return w
     inv = sp.diags(1.0 / cell_volumes(axes))
     if quantity == "density":
         return sp.csr_matrix(inv @ w)
     return sp.csr_matrix(inv @ w @ sp.diags(_ball_volume(r, dim)))
+
+
+def _by_extent(extent: np.ndarray) -> list[tuple[tuple[int, ...], np.ndarray]]:
+    """Agents grouped by the extent (cells per axis) of their bounding boxes."""
+    kinds, which = np.unique(extent, axis=0, return_inverse=True)
+    which = np.asarray(which).reshape(-1)
+    return [(tuple(int(k) for k in kind), np.flatnonzero(which == g)) for g, kind in enumerate(kinds)]
+
+
+#: Sub-sample points evaluated at once (bounds the memory of a deposit).
+_CHUNK = 1 << 20
+
+
+def _overlaps(edges: list[np.ndarray], pos: np.ndarray, r: np.ndarray, lo: np.ndarray, members: np.ndarray,
+              extent: tuple[int, ...], s: int) -> tuple[np.ndarray, ...]:
+    """Overlap volumes of the balls ``members`` (boxes of ``extent`` cells from ``lo``) with those cells.
+
+    Returns flat ``(agent, cell, overlap, wholly inside, cut)`` per (agent, box cell).
+    """
+    dim = len(edges)
+    shape = tuple(e.size - 1 for e in edges)
+    offsets = np.stack([g.reshape(-1) for g in np.meshgrid(*[np.arange(k) for k in extent], indexing="ij")], axis=1)
+    idx = lo[members][:, None, :] + offsets[None, :, :]  # (m, P, dim): every box lies within the grid
+    lo_c = np.stack([edges[d][idx[..., d]] for d in range(dim)], axis=-1)
+    hi_c = np.stack([edges[d][idx[..., d] + 1] for d in range(dim)], axis=-1)
+    x = pos[members][:, None, :]
+    R2 = (r[members] ** 2)[:, None]
+    near = np.clip(x, lo_c, hi_c) - x  # the point of each cell nearest to the centre
+    far = np.maximum(np.abs(lo_c - x), np.abs(hi_c - x))
+    vol = np.prod(hi_c - lo_c, axis=-1)
+    inside = np.sum(far**2, axis=-1) <= R2
+    cut = (np.sum(near**2, axis=-1) < R2) & ~inside
+    frac = inside.astype(np.float64)
+    a, p = np.nonzero(cut)
+    if a.size:  # exact chords along the last axis, midpoint rule at s points along each other axis
+        unit = (np.arange(s) + 0.5) / s
+        grids = np.meshgrid(*([unit] * (dim - 1)), indexing="ij") if dim > 1 else []
+        samples = np.stack([g.reshape(-1) for g in grids], axis=1) if dim > 1 else np.zeros((1, 0))
+        step = max(_CHUNK // samples.shape[0], 1)
+        for k in range(0, a.size, step):
+            aa, pp = a[k:k + step], p[k:k + step]
+            lo_k, hi_k, x_k = lo_c[aa, pp], hi_c[aa, pp], x[aa, 0]
+            pts = lo_k[:, None, :-1] + samples[None, :, :] * (hi_k - lo_k)[:, None, :-1]
+            half = np.sqrt(np.maximum(R2[aa] - np.sum((pts - x_k[:, None, :-1]) ** 2, axis=-1), 0.0))
+            top = np.minimum(x_k[:, None, -1] + half, hi_k[:, None, -1])
+            bottom = np.maximum(x_k[:, None, -1] - half, lo_k[:, None, -1])
+            frac[aa, pp] = np.mean(np.maximum(top - bottom, 0.0), axis=1) / (hi_k[:, -1] - lo_k[:, -1])
+    cell = np.ravel_multi_index(tuple(idx[..., d] for d in range(dim)), shape)
+    agent = np.broadcast_to(members[:, None], cell.shape)
+    return agent.reshape(-1), cell.reshape(-1), (frac * vol).reshape(-1), inside.reshape(-1), cut.reshape(-1)
 
 
 def interpolation_matrix(axes: Sequence[np.ndarray], positions: np.ndarray) -> sp.csr_matrix:
