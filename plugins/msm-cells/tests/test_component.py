@@ -62,6 +62,7 @@ def test_ports_follow_the_agent_set_through_divisions():
     np.testing.assert_array_equal(up, np.where(cells.population.phase >= 0, 10.0, 0.0))
 
 
+@pytest.mark.slow
 def test_unlimited_oxygen_growth_in_a_coupling_matches_the_yule_mean():
     # Through the component (mechanics on): 10 seeds of 20 cells, b = 1/300 per min, 600 min. The mean
     # count lies within 4 standard errors of N0 e^{bt} (Galton-Watson moments: see test_population).
