@@ -159,12 +159,23 @@ def build(dim: int = 3, count: int = 7, half_width: float = 400.0, h: float = 20
     return c, {"cells": cells, "oxygen": oxygen, "net": net, "census": census}
 
 
+def scheme(window: float = 6.0, sink: str = "deposit") -> msm.Serial:
+    """Oxygen, then cells, then networks (then the voxel sink), then the census, each window."""
+    order = ["oxygen", "cells", "net"] + (["sink"] if sink == "voxel" else []) + ["census"]
+    return msm.Serial(window=window, order=order)
+
+
+def coupling(**kw: Any) -> tuple[msm.Coupling, msm.Serial]:
+    """For ``msm run spheroid.yaml``: the coupling of :func:`build` and its scheme."""
+    c, _ = build(**kw)
+    return c, scheme(kw.get("window", 6.0), kw.get("sink", "deposit"))
+
+
 def run(until: float, profile: bool = False, **kw: Any) -> tuple[msm.Result, dict[str, Any], float]:
     """Build and run to ``until`` minutes; returns the result, the components and the wall time."""
     c, comps = build(**kw)
     t0 = time.perf_counter()
-    order = ["oxygen", "cells", "net"] + (["sink"] if kw.get("sink") == "voxel" else []) + ["census"]
-    result = c.run(until=until, scheme=msm.Serial(window=kw.get("window", 6.0), order=order),
+    result = c.run(until=until, scheme=scheme(kw.get("window", 6.0), kw.get("sink", "deposit")),
                    quiet=True, sample_every=until, profile=profile)
     return result, comps, time.perf_counter() - t0
 
