@@ -93,8 +93,8 @@ class VoxelSink(msm.Component):
 
     ``sink_j = sum_{i in voxel j} U_i V_i / V_voxel`` (Ghaffarizadeh, Friedman & Macklin, Bioinformatics 32,
     1256 (2016), eq. for the cell source/sink with the cell in one voxel); ``V_i`` are the cells' volumes
-    (areas in 2D, over ``h^2``). The core's ``mapping="deposit"`` spreads each cell over the voxels its ball
-    overlaps instead, at a cost per cell that is too high for the full run (see README).
+    (areas in 2D, over ``h^2``). The core's ``mapping="deposit"`` (the default) spreads each cell over the
+    voxels its ball overlaps instead; both conserve the total uptake.
     """
 
     dt = msm.Setting(float, default=6.0, doc="its step")
