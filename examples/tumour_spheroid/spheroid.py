@@ -53,13 +53,12 @@ class Census(msm.Component):
     """Follows the cells: per window, time, live/apoptotic/necrotic counts and the spheroid radius."""
 
     dt = msm.Setting(float, default=6.0, doc="its step (it only records)")
+    dim = msm.Setting(int, default=3, choices=(2, 3))
     state_attributes = ("rows",)
 
     def declare_ports(self) -> list[msm.Port]:
         return [msm.Port.input("phase_in", agents="cells", units="1"),
-                msm.Port.input("positions_in", agents="cells", components=self.dim_, units="um")]
-
-    dim_ = 3
+                msm.Port.input("positions_in", agents="cells", components=self.dim, units="um")]
 
     def initialize(self) -> None:
         self.rows: list[list[float]] = []
@@ -138,8 +137,7 @@ def build(dim: int = 3, count: int = 7, half_width: float = 400.0, h: float = 20
                    units="mmHg", dt=window, ksp_rtol=1e-10)
     net = c.add("net", "kinetics.network", model=HYPOXIA, agents="cells", dt=6.0, method="euler",
                 species=("oxygen", "M"), inherit="copy")
-    Census.dim_ = dim
-    census = c.add("census", Census, dt=window)
+    census = c.add("census", Census, dt=window, dim=dim)
     pos = "cells.positions_out"
     if sink == "deposit":
         c.connect("cells.uptake_oxygen_out", "oxygen.sink_in", mapping="deposit", positions=pos,
