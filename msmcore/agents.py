@@ -262,5 +262,10 @@ class AgentChange:
                 else:
                     work[p, split] = work[p, split] / 2
                     work[b, split | copy] = work[p, split | copy]
-        rows = order[np.searchsorted(sorted_union, self.new_ids)]
-        return np.ascontiguousarray(work[rows])
+        at = np.minimum(np.searchsorted(sorted_union, self.new_ids), max(sorted_union.size - 1, 0))
+        unknown = self.new_ids[sorted_union[at] != self.new_ids] if sorted_union.size else self.new_ids
+        if unknown.size:
+            raise ConfigurationError(f"agent set '{self.set}': agents {unknown.tolist()[:10]} are neither in the old "
+                                     "membership nor born since it; the values cannot be carried over (a restored "
+                                     "set whose arrays were not restored with it?)")
+        return np.ascontiguousarray(work[order[at]])

@@ -125,6 +125,8 @@ class Runner:
         pairs = [(c, t) for c, t in self.transfers[name] if c not in exclude]
         if not pairs:
             return
+        if self.agents.active:  # agents changed in a receive(): followers are told before data moves
+            self.agents.settle()
         member = self.member[name]
         record, ix = self.events.record, self._ix[name]
         t0 = _clock()
@@ -527,6 +529,8 @@ class Runner:
         for conn in self.coupling.connections:
             comp = self.components[conn.target]
             member, ix = self.member[conn.target], self._ix[conn.target]
+            if self.agents.active:  # a receive() may have changed agents
+                self.agents.settle()
             t0 = _clock()
             self.links[conn].apply()
             t1 = _clock()

@@ -60,6 +60,18 @@ def test_carry_follows_divisions_in_order_split_conserves_copy_inherits() -> Non
     assert ch.carry(amounts, "zero", fill=-1.0).tolist() == [8.0, 1.0, -1.0, -1.0, -1.0]
 
 
+def test_carry_refuses_agents_it_cannot_trace() -> None:
+    s = msm.AgentSet("cells")
+    s.add(3)
+    later = s.state()
+    s.remove([0, 1, 2])
+    s.add(2)  # ids 3 4
+    old, nxt = s.ids.copy(), s.next_id
+    s.set_state(later)  # back to 0 1 2: not descendants of 3 4
+    with pytest.raises(msm.ConfigurationError, match=r"agents \[0, 1, 2\] are neither in the old membership"):
+        s.change_since(old, nxt).carry(np.ones(2))
+
+
 # -- ports ---------------------------------------------------------------------------------------
 def test_agent_port_declarations_are_checked() -> None:
     with pytest.raises(msm.ConfigurationError, match="either shape= or agents="):
@@ -299,3 +311,34 @@ def test_carry_invariants_over_random_histories(seed: int) -> None:
     np.testing.assert_array_equal(copied, [first[founder[i]] for i in s.ids.tolist()])
     assert np.array_equal(np.sort(np.concatenate([s.ids, ch.died, np.setdiff1d(ch.born, s.ids)])),
                           np.arange(s.next_id))  # every id ever used is alive, died old or died young
+
+
+class DividesOnReceive(Colony):
+    """Divides its first agent whenever value_in arrives (membership changes outside advance)."""
+
+    def receive(self, port: str) -> None:
+        cells = self.agent_set("cells")
+        if cells.count < self.cap:
+            cells.divide(cells.ids[:1])
+        self._write()
+
+    def step(self, dt: float) -> None:
+        self.steps += 1
+
+
+def test_agents_changed_in_receive_reach_followers_before_the_next_exchange() -> None:
+    c = msm.Coupling()
+    col = c.add("col", DividesOnReceive, cap=10)
+    rec = c.add("rec", Recorder)
+    c.connect("col.value_out", "rec.value_in")
+    c.connect("rec.echo_out", "col.value_in")
+    # Parallel delivers to every component before any advances: col divides in its receive(), then
+    # rec's input is delivered at once; rec must have been told of the new agents first
+    c.run(until=6.0, scheme=msm.Parallel(), quiet=True)
+    cells = col.agent_set("cells")
+    assert cells.count == 10 and rec.amount.shape == (10,)
+    assert rec.amount.sum() == 4.0  # split, nobody died
+    seen = [h for h in rec.history if h[0] == "seen"]
+    assert len(seen) == 6
+    for _, ids, values in seen:  # Parallel: what rec holds is col's output of the window before
+        assert values.shape == ids.shape
