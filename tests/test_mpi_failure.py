@@ -16,7 +16,7 @@ SCRIPT = Path(__file__).resolve().parent / "mpi_scripts" / "failing_component.py
 
 @pytest.mark.slow
 @pytest.mark.parametrize("ranks", [2, 3])
-def test_failing_component_ends_every_rank_within_10_s(ranks):
+def test_failing_component_ends_every_rank_within_30_s(ranks):
     mpiexec = shutil.which("mpiexec")
     assert mpiexec, "mpiexec (OpenMPI) is part of the set-up"
     env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
@@ -25,7 +25,9 @@ def test_failing_component_ends_every_rank_within_10_s(ranks):
                           capture_output=True, text=True, timeout=60, env=env)
     elapsed = time.monotonic() - t0
     assert proc.returncode != 0
-    assert elapsed < 10.0, elapsed
+    # A hang would wait for the 60 s timeout; start-up of 3 oversubscribed ranks on a busy
+    # 2-core machine alone takes up to ~20 s, so the bound is 30 s (about 3 s when idle).
+    assert elapsed < 30.0, elapsed
     assert "finished" not in proc.stdout
     err = proc.stderr
     assert f"component 'bad' (Bad) on rank {ranks - 1} failed in advance to t=3 at t=2" in err, err
