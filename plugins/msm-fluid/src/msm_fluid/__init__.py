@@ -1,6 +1,7 @@
 """msm-fluid: continuum transport solvers for msmcore on PETSc DMDA grids."""
 
+from msm_fluid.advection_diffusion import AdvectionDiffusion
 from msm_fluid.diffusion import Diffusion
 from msm_fluid.heat import Heat
 
-__all__ = ["Diffusion", "Heat"]
+__all__ = ["AdvectionDiffusion", "Diffusion", "Heat"]

@@ -8,12 +8,14 @@ from msmcore.hookspecs import RegisterComponent
 
 @hookimpl
 def msm_register_components(register: RegisterComponent) -> None:
-    """Register ``fluid.diffusion`` and ``fluid.heat``."""
+    """Register ``fluid.diffusion``, ``fluid.heat`` and ``fluid.advection_diffusion``."""
+    from msm_fluid.advection_diffusion import AdvectionDiffusion
     from msm_fluid.diffusion import Diffusion  # imported when msmcore asks, not before
     from msm_fluid.heat import Heat
 
     register("fluid.diffusion", Diffusion)
     register("fluid.heat", Heat)
+    register("fluid.advection_diffusion", AdvectionDiffusion)
 
 
 @hookimpl
