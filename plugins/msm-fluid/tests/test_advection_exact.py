@@ -31,7 +31,7 @@ ALL = ("left", "right", "bottom", "top")
 
 
 def gaussian(n: int, method: str, scheme: str, *, s0: float, kappa: float, x0: tuple[float, float],
-             width: float, T: float = 0.25, u: tuple[float, float] = (1.0, 0.5)) -> float:
+             width: float, T: float = 0.25, u: tuple[float, float] = (1.0, 0.5), grid: str = "cells") -> float:
     """L1 error (integral of |T - exact|) after time T on an n x n grid."""
     def exact(x: np.ndarray, y: np.ndarray, t: float) -> np.ndarray:
         s2 = s0**2 + 2 * kappa * t
@@ -39,22 +39,24 @@ def gaussian(n: int, method: str, scheme: str, *, s0: float, kappa: float, x0: t
 
     h = width / n
     dt = T / np.ceil(T / (0.5 * h))
-    c = AdvectionDiffusion("g", size=(width, width), cells=(n, n), kappa=kappa, dt=dt, method=method,
+    size = (n, n) if grid == "cells" else (n + 1, n + 1)  # nodes: the same spacing
+    c = AdvectionDiffusion("g", size=(width, width), **{grid: size}, kappa=kappa, dt=dt, method=method,
                            scheme=scheme, initial=lambda x, y, t: exact(x, y, 0.0), velocity=u, open=ALL,
                            pc_type="ilu", **{s: ("dirichlet", 0.0) for s in ALL})
     c.initialize()
     c.advance(T)
     X, Y = np.meshgrid(*c.ports["state_out"].spec.coords.values(), indexing="ij")
-    error = float(np.abs(c.port_array("state_out") - exact(X, Y, T)).sum() * h * h)
+    error = float(np.abs(c.port_array("state_out") - exact(X, Y, T)).sum() * h * h)  # ~ the L1 norm
     c.finalize()
     return error
 
 
-def test_gaussian_tvd_explicit_is_second_order() -> None:
-    errors = [gaussian(n, "explicit", "tvd", s0=0.04, kappa=0.005, x0=(0.3, 0.3), width=1.0)
+@pytest.mark.parametrize("grid", ["cells", "nodes"])
+def test_gaussian_tvd_explicit_is_second_order(grid: str) -> None:
+    errors = [gaussian(n, "explicit", "tvd", s0=0.04, kappa=0.005, x0=(0.3, 0.3), width=1.0, grid=grid)
               for n in (32, 64, 128)]
     orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
-    # measured: L1 errors 1.63e-3, 3.72e-4, 8.73e-5, orders 2.13, 2.09
+    # measured (cells): L1 errors 1.63e-3, 3.72e-4, 8.73e-5, orders 2.13, 2.09
     assert errors[-1] < 1.5e-4
     assert np.all(orders > 1.8) and np.all(orders < 2.4), orders
 
@@ -68,9 +70,9 @@ def test_gaussian_upwind_implicit_is_first_order() -> None:
     assert 0.75 < orders[1] < 1.2, orders
 
 
-def steady(scheme: str = "upwind", n: int = 16, **sides: object) -> np.ndarray:
-    c = AdvectionDiffusion("s", size=(2.0, 1.0), cells=(n, 4), kappa=0.5, dt=1e4, scheme=scheme,
-                           ksp_rtol=1e-14, **sides)  # type: ignore[arg-type]
+def steady(scheme: str = "upwind", grid: str = "cells", **sides: object) -> np.ndarray:
+    c = AdvectionDiffusion("s", size=(2.0, 1.0), kappa=0.5, dt=1e4, scheme=scheme, ksp_rtol=1e-14,
+                           **{grid: (16, 4)}, **sides)  # type: ignore[arg-type]
     c.initialize()
     c.advance(5e4)
     T = c.port_array("state_out").copy()
@@ -78,17 +80,23 @@ def steady(scheme: str = "upwind", n: int = 16, **sides: object) -> np.ndarray:
     return T
 
 
-def test_dirichlet_both_sides_insulated_top_bottom_gives_the_linear_profile() -> None:
-    T = steady(left=("dirichlet", 1.0), right="dirichlet 0", top="insulated", bottom=("neumann", 0.0))
-    x = (np.arange(16) + 0.5) * 2.0 / 16
+def points(grid: str) -> np.ndarray:
+    return (np.arange(16) + 0.5) * 2.0 / 16 if grid == "cells" else np.linspace(0.0, 2.0, 16)
+
+
+@pytest.mark.parametrize("grid", ["cells", "nodes"])
+def test_dirichlet_both_sides_insulated_top_bottom_gives_the_linear_profile(grid: str) -> None:
+    T = steady(grid=grid, left=("dirichlet", 1.0), right="dirichlet 0", top="insulated", bottom=("neumann", 0.0))
+    x = points(grid)
     np.testing.assert_allclose(T, np.repeat((1 - x / 2)[:, None], 4, axis=1), rtol=0, atol=1e-10)
 
 
-def test_neumann_flux_side_gives_the_slope_q_over_kappa() -> None:
+@pytest.mark.parametrize("grid", ["cells", "nodes"])
+def test_neumann_flux_side_gives_the_slope_q_over_kappa(grid: str) -> None:
     # Outward flux q = -kappa dT/dn on the left (n = -x): q = kappa dT/dx, so dT/dx = q / kappa = -2;
     # with T = 0 at x = 2 the exact profile is T = 2 (2 - x).
-    T = steady(left=("neumann", -1.0), right=("dirichlet", 0.0))
-    x = (np.arange(16) + 0.5) * 2.0 / 16
+    T = steady(grid=grid, left=("neumann", -1.0), right=("dirichlet", 0.0))
+    x = points(grid)
     np.testing.assert_allclose(T, np.repeat((2 * (2 - x))[:, None], 4, axis=1), rtol=0, atol=1e-10)
 
 

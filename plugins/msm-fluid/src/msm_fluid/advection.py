@@ -34,6 +34,15 @@ diffusive flux ``-kappa (T_cell - T_b) / (h/2)``; an inflow through an open
 side carries ``T_b``); ``neumann`` prescribes the outward diffusive flux
 ``q = -kappa dT/dn`` (0: insulated; an inflow carries the cell value).
 
+**Grids.** On a cell grid the points are cell centres and the sides are
+faces of the boundary cells, as above. On a *node* grid (vertex-centred, as
+``fluid.heat`` and ``fluid.navier_stokes``) the points include the boundary:
+each node owns the control volume between the mid-points to its neighbours
+(half a cell on a side, a quarter in a corner); the boundary faces of those
+half cells lie on the sides. Nodes on a ``dirichlet`` side are held at
+``T_b`` (a corner shared with a ``neumann`` side too); ``neumann`` sides
+prescribe the flux through the half cell's outer face.
+
 **Layout.** The functions work on one rank's owned box: ``pad`` (see
 :class:`Padded`) gives ghosted arrays with a fixed margin, filled by the DMDA
 from neighbouring ranks and left as NaN outside the domain (never read).
@@ -71,15 +80,50 @@ class Sides:
         ``T_b`` (dirichlet) or the outward diffusive flux ``q`` (neumann) per side.
     open
         Sides the flow crosses (the others are walls).
+    nodes
+        Vertex-centred grid (values on the boundary; see the module notes).
     """
 
     kind: dict[str, str]
     value: dict[str, float]
     open: frozenset[str]
+    nodes: bool = False
 
     def of(self, axis: int, high: int) -> str:
         """Name of the side on ``axis`` (0 = x, 1 = y), low (0) or high (1)."""
         return ("left", "right", "bottom", "top")[2 * axis + high]
+
+    def widths(self, grid: CellGrid, axis: int) -> np.ndarray:
+        """Control-volume widths along ``axis`` of the owned points: ``h``, or ``h/2`` at boundary nodes."""
+        start, stop = grid.owned[axis]
+        w = np.full(stop - start, grid.spacing[axis])
+        if self.nodes:
+            idx = np.arange(start, stop)
+            w[(idx == 0) | (idx == grid.shape[axis] - 1)] *= 0.5
+        return w
+
+    def held(self, grid: CellGrid) -> tuple[np.ndarray, np.ndarray]:
+        """Mask over the owned box of the points held at a Dirichlet value, and those values.
+
+        Only a node grid holds points (its nodes on Dirichlet sides; where a
+        Dirichlet and a Neumann side meet, the corner is held); a cell grid
+        puts the Dirichlet value on the boundary face instead.
+        """
+        mask = np.zeros(grid.local_shape, dtype=bool)
+        values = np.zeros(grid.local_shape)
+        if not self.nodes:
+            return mask, values
+        for name, (axis, high) in SIDES.items():
+            if self.kind[name] != "dirichlet":
+                continue
+            start, stop = grid.owned[axis]
+            face = grid.shape[axis] - 1 if high else 0
+            if start <= face < stop:
+                sl = [slice(None), slice(None)]
+                sl[axis] = face - start
+                mask[tuple(sl)] = True
+                values[tuple(sl)] = self.value[name]
+        return mask, values
 
 
 class Padded:
@@ -195,7 +239,8 @@ def _axis_flux(grid: CellGrid, sides: Sides, axis: int, T: np.ndarray, U: np.nda
         Un = U[at]
         value = sides.value[side]
         if sides.kind[side] == "dirichlet":
-            diff = -kappa * sign * (value - inside) / (0.5 * h)
+            # cell grid: T_b on the face; node grid: the boundary node is held (its rate is dropped)
+            diff = 0.0 if sides.nodes else -kappa * sign * (value - inside) / (0.5 * h)
             inflow_value = np.full_like(inside, value)
         else:
             diff = sign * value  # outward flux q, along +axis
@@ -219,8 +264,11 @@ def rate(grid: CellGrid, sides: Sides, T: np.ndarray, Ux: np.ndarray, Uy: np.nda
     """
     Fx = _axis_flux(grid, sides, 0, T, Ux, kappa, scheme, w)
     Fy = _axis_flux(grid, sides, 1, T, Uy, kappa, scheme, w)
-    hx, hy = grid.spacing
-    return -(Fx[1:] - Fx[:-1]) / hx - (Fy[:, 1:] - Fy[:, :-1]) / hy
+    wx, wy = sides.widths(grid, 0)[:, None], sides.widths(grid, 1)[None, :]
+    out = -(Fx[1:] - Fx[:-1]) / wx - (Fy[:, 1:] - Fy[:, :-1]) / wy
+    held, _ = sides.held(grid)
+    out[held] = 0.0
+    return out
 
 
 def stable_step(grid: CellGrid, Ux: np.ndarray, Uy: np.ndarray, kappa: float, scheme: str) -> float:
@@ -269,10 +317,13 @@ def assemble_operator(grid: CellGrid, sides: Sides, Ux: np.ndarray, Uy: np.ndarr
         cols_l.append(grid.local_index(cols).ravel())
         vals_l.append((-dt * vals).ravel())
 
+    held, _ = sides.held(grid)
     for axis, U in ((0, Ux), (1, Uy)):
         h = grid.spacing[axis]
         n = grid.shape[axis]
         G = (gi, gj)[axis]
+        wP = sides.widths(grid, axis)
+        wP = wP[:, None] if axis == 0 else wP[None, :]  # control-volume width of each row's point
         for high in (0, 1):
             sign = 1.0 if high else -1.0
             # Face on the `high` side of each owned cell: normal velocity, outward.
@@ -286,12 +337,12 @@ def assemble_operator(grid: CellGrid, sides: Sides, Ux: np.ndarray, Uy: np.ndarr
             else:
                 w_own = np.full(out.shape, 0.5)
             w_nb = 1.0 - w_own
-            # Inner faces: rate_P -= out (w_own T_P + w_nb T_N) / h + kappa (T_P - T_N) / h^2
-            own_c = -(out * w_own) / h - kappa / h**2
-            nb_c = -(out * w_nb) / h + kappa / h**2
+            # Inner faces: rate_P -= [out (w_own T_P + w_nb T_N) + kappa (T_P - T_N) / h] / w_P
+            own_c = -(out * w_own + kappa / h) / wP
+            nb_c = -(out * w_nb - kappa / h) / wP
             diag -= dt * np.where(inner, own_c, 0.0)
             nbi = (np.where(inner, nb[0], gi), np.where(inner, nb[1], gj))
-            sel = inner
+            sel = inner & ~held
             add((gi[sel], gj[sel]), (nbi[0][sel], nbi[1][sel]), nb_c[sel])
             # Boundary faces of this side.
             side = sides.of(axis, high)
@@ -302,14 +353,18 @@ def assemble_operator(grid: CellGrid, sides: Sides, Ux: np.ndarray, Uy: np.ndarr
             outflow = out >= 0
             if sides.kind[side] == "dirichlet":
                 # diffusion: 2 kappa (T_b - T_P) / h^2; advection: out * (T_P or T_b) / h
+                # (node grid: these rows are held, replaced below)
                 cP = -2.0 * kappa / h**2 - np.where(outflow, out, 0.0) / h
                 bb = 2.0 * kappa * value / h**2 - np.where(outflow, 0.0, out) * value / h
             else:
-                cP = -out / h  # outflow carries T_P, inflow (zero gradient) too
-                bb = np.full(out.shape, -value / h)
+                cP = -out / wP  # outflow carries T_P, inflow (zero gradient) too
+                bb = np.broadcast_to(-value / wP, out.shape)
             diag -= dt * np.where(bnd, cP, 0.0)
             b += np.where(bnd, bb, 0.0)
 
+    if held.any():  # node grid: held rows are the identity (the caller puts T_b on the right-hand side)
+        diag[held] = 1.0
+        b[held] = 0.0
     rows_l.append(grid.local_index((gi, gj)).ravel())
     cols_l.append(grid.local_index((gi, gj)).ravel())
     vals_l.append(diag.ravel())

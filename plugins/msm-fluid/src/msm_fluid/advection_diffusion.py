@@ -13,7 +13,7 @@ from petsc4py import PETSc
 import msmcore as msm
 from msm_fluid._expr import bind_function, constants_mapping, space_time_function
 from msm_fluid.advection import SCHEMES, SIDES, Padded, Sides, assemble_operator, face_velocities, rate, stable_step
-from msm_fluid.grid import CellGrid
+from msm_fluid.grid import CellGrid, NodeGrid
 from msmcore.settings import Converter, to_integer, to_number, to_positive
 
 __all__ = ["AdvectionDiffusion"]
@@ -33,6 +33,13 @@ def _cells(value: Any) -> int:
     n = to_integer(value)
     if n < 2:
         raise ValueError(f"{n} cells on an axis; at least 2 are needed")
+    return n
+
+
+def _nodes(value: Any) -> int:
+    n = to_integer(value)
+    if n < 3:
+        raise ValueError(f"{n} nodes on an axis; at least 3 are needed (two boundary nodes and one inside)")
     return n
 
 
@@ -68,6 +75,7 @@ def _open(value: Any) -> frozenset[str]:
 _origin = Converter("a pair of finite floats (x0, y0)", lambda v: _pair(v, "x0, y0", to_number))
 _size = Converter("a pair of floats > 0 (width, height)", lambda v: _pair(v, "width, height", to_positive))
 _cell_counts = Converter("a pair of integers >= 2 (nx, ny)", lambda v: _pair(v, "nx, ny", _cells))
+_node_counts = Converter("a pair of integers >= 3 (nx, ny)", lambda v: _pair(v, "nx, ny", _nodes))
 _side_bc = Converter("(kind, value) with kind 'dirichlet' (value T_b) or 'neumann' (outward diffusive "
                      "flux q; 'insulated' is q = 0), or a string like 'dirichlet 1.0'", _side)
 _open_sides = Converter("a list of side names ('left', 'right', 'bottom', 'top')", _open)
@@ -77,12 +85,15 @@ _velocity = Converter("a pair (ux, uy), each a number, an expression in x, y, t 
 
 
 class AdvectionDiffusion(msm.Component):
-    """Advection-diffusion dT/dt + div(u T) = kappa lap(T) + s of a scalar on a rectangle (cell-centred, DMDA).
+    """Advection-diffusion dT/dt + div(u T) = kappa lap(T) + s of a scalar on a rectangle (PETSc DMDA).
 
-    ``cells = (nx, ny)`` cells of width ``size / cells`` cover
-    ``[x0, x0 + width] x [y0, y0 + height]``; values live at the cell centres
-    ``x0 + (i + 1/2) hx``. Finite volumes (see :mod:`msm_fluid.advection`):
-    conservative for every scheme and velocity.
+    Give ``cells = (nx, ny)``: cells of width ``size / cells`` cover
+    ``[x0, x0 + width] x [y0, y0 + height]`` and values live at the cell
+    centres ``x0 + (i + 1/2) hx`` (as ``fluid.diffusion``); or ``nodes = (nx, ny)``:
+    vertex-centred, node ``i`` at ``x0 + i width / (nx - 1)``, boundary nodes
+    included (the grid of ``fluid.heat`` and ``fluid.navier_stokes``, so their
+    ports connect value to value). Finite volumes (see
+    :mod:`msm_fluid.advection`): conservative for every scheme and velocity.
 
     * ``method="implicit"`` (default): backward Euler with ``scheme="upwind"``
       (default; first order, an M-matrix for every ``dt`` and Péclet number:
@@ -107,9 +118,9 @@ class AdvectionDiffusion(msm.Component):
     source_in (optional input)
         Source ``s`` in ``units/s``.
     buoyancy_out (output)
-        Boussinesq buoyancy per unit mass ``-expansion (T - reference) gravity``,
-        shape ``(nx, ny, 2)``, in ``m/s^2`` (with the defaults and ``expansion``
-        set to ``beta``, ``(0, 9.81 beta (T - T_ref))``).
+        Boussinesq buoyancy force density ``-density expansion (T - reference) gravity``,
+        shape ``(nx, ny, 2)``, in ``N/m^3`` (``fluid.navier_stokes``' ``force_in``;
+        with the default gravity, ``(0, 9.81 rho beta (T - T_ref))``).
 
     Boundary conditions per side (``left``, ``right``, ``bottom``, ``top``):
     ``("dirichlet", T_b)`` or ``("neumann", q)`` with ``q = -kappa dT/dn`` the
@@ -133,7 +144,8 @@ class AdvectionDiffusion(msm.Component):
 
     origin = msm.Setting(_origin, default=(0.0, 0.0), units="m", doc="lower-left corner (x0, y0)")
     size = msm.Setting(_size, units="m", doc="width and height")
-    cells = msm.Setting(_cell_counts, doc="cells (nx, ny)")
+    cells = msm.Setting(_cell_counts, default=None, doc="cells (nx, ny): a cell-centred grid")
+    nodes = msm.Setting(_node_counts, default=None, doc="nodes (nx, ny), boundary included: a vertex-centred grid")
     kappa = msm.Setting(float, minimum=0.0, units="m^2/s", doc="diffusivity (0: pure advection)")
     dt = msm.Setting(float, minimum=0.0, units="s", doc="time step")
     method = msm.Setting(str, default="implicit", choices=("implicit", "explicit"),
@@ -151,6 +163,7 @@ class AdvectionDiffusion(msm.Component):
     constants = msm.Setting(constants_mapping, default={}, doc="names usable in expressions")
     gravity = msm.Setting(_vector, default=(0.0, -9.81), units="m/s^2", doc="gravity vector for buoyancy_out")
     expansion = msm.Setting(float, default=0.0, doc="expansion coefficient beta (per unit of T) for buoyancy_out")
+    density = msm.Setting(float, default=1.0, units="kg/m^3", doc="reference density rho for buoyancy_out")
     reference = msm.Setting(float, default=0.0, doc="reference value T_ref for buoyancy_out")
     units = msm.Setting(str, default="1", doc="units of T")
     ksp_type = msm.Setting(str, default="gmres", doc="PETSc KSP type (implicit)")
@@ -168,19 +181,27 @@ class AdvectionDiffusion(msm.Component):
             raise msm.ConfigurationError(
                 f"{where}: scheme='tvd' is non-linear and only runs with method='explicit'; for a bounded "
                 "implicit scheme use scheme='upwind' (an M-matrix at every Péclet number)")
+        if (self.cells is None) == (self.nodes is None):
+            raise msm.ConfigurationError(
+                f"{where}: give exactly one of 'cells' (cell-centred grid) and 'nodes' (vertex-centred, "
+                f"boundary included); got cells={self.cells}, nodes={self.nodes}")
+        self.node_grid = self.nodes is not None
+        self.points: tuple[int, int] = self.nodes if self.node_grid else self.cells
         self.sides = Sides(
             kind={s: getattr(self, s)[0] for s in SIDES},
             value={s: getattr(self, s)[1] for s in SIDES},
-            open=self.open)
+            open=self.open, nodes=self.node_grid)
         try:
             self._T0 = bind_function(self.initial, self.constants, f"setting 'initial' of {where}")
             self._vel = tuple(bind_function(v, self.constants, f"setting 'velocity' of {where}")
                               for v in self.velocity)
         except ValueError as exc:
             raise msm.ConfigurationError(str(exc)) from None
-        self.spacing: tuple[float, float] = (self.size[0] / self.cells[0], self.size[1] / self.cells[1])
-        self._coords = {a: self.origin[k] + (np.arange(n) + 0.5) * self.spacing[k]
-                        for k, (a, n) in enumerate(zip("xy", self.cells, strict=True))}
+        gaps = tuple(n - 1 if self.node_grid else n for n in self.points)
+        self.spacing: tuple[float, float] = (self.size[0] / gaps[0], self.size[1] / gaps[1])
+        offset = 0.0 if self.node_grid else 0.5
+        self._coords = {a: self.origin[k] + (np.arange(n) + offset) * self.spacing[k]
+                        for k, (a, n) in enumerate(zip("xy", self.points, strict=True))}
         self.velocity_received = False
         self._grid: CellGrid | None = None
         self._grid_comm: Any = None
@@ -197,7 +218,7 @@ class AdvectionDiffusion(msm.Component):
     def declare_ports(self) -> list[msm.Port]:
         """``state_out``, ``velocity_in``, ``source_in``, ``buoyancy_out`` (cell-centre coordinates)."""
         length = type(self).size.units
-        shape = self.cells
+        shape = self.points
         common = dict(coords=dict(self._coords), coord_units=length)
         return [
             msm.Port.output("state_out", shape, units=self.units, doc="the scalar field (the state)", **common),
@@ -206,8 +227,8 @@ class AdvectionDiffusion(msm.Component):
                            **common),
             msm.Port.input("source_in", shape, units=f"{self.units}/s", required=False, doc="source s",
                            **common),
-            msm.Port.output("buoyancy_out", shape, components=2, units="m/s^2", value_names=("fx", "fy"),
-                            value_dim="component", doc="-expansion (T - reference) gravity", **common),
+            msm.Port.output("buoyancy_out", shape, components=2, units="N/m^3", value_names=("fx", "fy"),
+                            value_dim="component", doc="-density expansion (T - reference) gravity", **common),
         ]
 
     def port_array(self, name: str) -> np.ndarray:
@@ -240,7 +261,10 @@ class AdvectionDiffusion(msm.Component):
             return self._grid
         width = 2 if self.scheme_used == "tvd" else 1
         try:
-            grid = CellGrid(self.cells, self.spacing, self.comm, stencil_width=width)
+            if self.node_grid:
+                grid: CellGrid = NodeGrid(self.points, self.size, self.origin, self.comm, stencil_width=width)
+            else:
+                grid = CellGrid(self.points, self.spacing, self.comm, stencil_width=width)
         except ValueError as exc:
             raise msm.ConfigurationError(f"component '{self.name}': {exc}") from None
         dtype = np.dtype(PETSc.ScalarType)
@@ -257,6 +281,7 @@ class AdvectionDiffusion(msm.Component):
         self._rhs = np.zeros(ls, dtype=dtype)
         self._vecs["rhs"] = grid.create_vec(self._rhs)
         self._pad = Padded(grid, width)
+        self._held, self._held_values = self.sides.held(grid)
         self._natural = grid.natural_indices()
         (o0, e0), (o1, e1) = grid.owned
         self._X, self._Y = np.meshgrid(self._coords["x"][o0:e0], self._coords["y"][o1:e1], indexing="ij")
@@ -276,11 +301,14 @@ class AdvectionDiffusion(msm.Component):
         self.velocity_received = False
         for key in ("velocity_in", "source_in"):
             self._arrays[key][...] = 0.0
-        self._arrays["state_out"][...] = self._evaluate(self._T0, "initial", self.t)
+        T = self._arrays["state_out"]
+        T[...] = self._evaluate(self._T0, "initial", self.t)
+        T[self._held] = self._held_values[self._held]
         self._set_velocity(self.t)
         self._buoyancy()
-        logger.info("component '%s': %s %s advection-diffusion on %s cells of %s, kappa=%g, dt=%g",
-                    self.name, self.method, self.scheme_used, self.cells, self.size, self.kappa, self.dt)
+        logger.info("component '%s': %s %s advection-diffusion on %s %s of %s, kappa=%g, dt=%g",
+                    self.name, self.method, self.scheme_used, self.points, "nodes" if self.node_grid else "cells",
+                    self.size, self.kappa, self.dt)
 
     def receive(self, port: str) -> None:
         """``velocity_in`` replaces the ``velocity`` setting from now on; inputs are read at each step."""
@@ -381,6 +409,7 @@ class AdvectionDiffusion(msm.Component):
         assert self._ksp is not None and self._b is not None
         T = self._arrays["state_out"]
         self._rhs[...] = T + dt * (self._b + self._arrays["source_in"])
+        self._rhs[self._held] = self._held_values[self._held]
         self._vecs["rhs"].stateIncrease()
         self._vecs["T"].stateIncrease()
         self._ksp.solve(self._vecs["rhs"], self._vecs["T"])
@@ -394,7 +423,7 @@ class AdvectionDiffusion(msm.Component):
     def _buoyancy(self) -> None:
         T, f = self._arrays["state_out"], self._arrays["buoyancy_out"]
         for k in range(2):
-            f[..., k] = -self.expansion * (T - self.reference) * self.gravity[k]
+            f[..., k] = -self.density * self.expansion * (T - self.reference) * self.gravity[k]
 
     def _evaluate(self, func: Any, setting: str, t: float) -> np.ndarray:
         try:

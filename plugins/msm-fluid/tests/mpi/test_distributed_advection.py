@@ -17,7 +17,7 @@ from mpi4py import MPI
 from msm_fluid import AdvectionDiffusion
 
 WORLD = MPI.COMM_WORLD
-SETTINGS = dict(size=(1.0, 0.8), cells=(13, 11), kappa=2e-3, dt=0.02, initial="exp(-((x-0.4)**2+(y-0.4)**2)/0.02)",
+SETTINGS = dict(size=(1.0, 0.8), kappa=2e-3, dt=0.02, initial="exp(-((x-0.4)**2+(y-0.4)**2)/0.02)",
                 left=("dirichlet", 0.5), right="insulated", bottom=("neumann", 0.3), top=("dirichlet", 0.0),
                 open=["left", "right"])
 
@@ -26,8 +26,8 @@ def velocity(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.stack([0.6 + 0.3 * np.sin(3 * y), 0.2 * np.cos(2 * x)], axis=-1)
 
 
-def run(comm: MPI.Comm | None, method: str) -> np.ndarray:
-    c = AdvectionDiffusion("ad", method=method, **SETTINGS)
+def run(comm: MPI.Comm | None, method: str, grid: str) -> np.ndarray:
+    c = AdvectionDiffusion("ad", method=method, **{grid: (13, 11)}, **SETTINGS)
     c.comm = comm
     c.initialize()
     coords = c.ports["state_out"].spec.coords
@@ -47,8 +47,9 @@ def run(comm: MPI.Comm | None, method: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("method", "tol"), [("explicit", 1e-13), ("implicit", 1e-9)])
-def test_distributed_equals_serial(method: str, tol: float) -> None:
-    serial = run(None, method)
-    dist = run(WORLD, method)
+@pytest.mark.parametrize("grid", ["cells", "nodes"])
+def test_distributed_equals_serial(method: str, tol: float, grid: str) -> None:
+    serial = run(None, method, grid)
+    dist = run(WORLD, method, grid)
     assert np.abs(serial).max() > 0.1
     np.testing.assert_allclose(dist, serial, rtol=0, atol=tol)
