@@ -3,5 +3,6 @@
 from msm_fluid.advection_diffusion import AdvectionDiffusion
 from msm_fluid.diffusion import Diffusion
 from msm_fluid.heat import Heat
+from msm_fluid.navier_stokes import NavierStokes
 
-__all__ = ["AdvectionDiffusion", "Diffusion", "Heat"]
+__all__ = ["AdvectionDiffusion", "Diffusion", "Heat", "NavierStokes"]
