@@ -30,6 +30,7 @@ cavity = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(cavity)
 
 
+@pytest.mark.slow
 def test_conduction_limit_gives_nusselt_one_and_both_accelerations_agree() -> None:
     # Ra = 10: the flow is ~1e-2 and the temperature stays linear, T = 1/2 - x, whose Nusselt
     # number is exactly 1 (the scheme and the one-sided gradient are exact for linear T);
