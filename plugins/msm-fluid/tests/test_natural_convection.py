@@ -58,3 +58,16 @@ def test_richardson_extrapolation_matches_de_vahl_davis(ra: float) -> None:
         extrapolated = cavity.richardson(coarse, fine)
         assert abs(extrapolated / ref - 1) < 0.01, (key, coarse, fine, extrapolated, ref)
         assert abs(fine - ref) < abs(coarse - ref)  # refinement goes towards the benchmark
+
+
+def test_yaml_is_the_same_coupling_as_the_script() -> None:
+    # The YAML (Ra = 1e4, 33 x 33) builds the components of build(1e4, 33, 0.05) with the same settings.
+    from msmcore.config import load_config
+
+    config = load_config(EXAMPLE / "cavity.yaml")
+    script = cavity.build(1e4, 33, 0.05)
+    for name in ("flow", "heat"):
+        ours, theirs = (({k: repr(v) for k, v in c.components[name].settings.items()})  # Expression: by text
+                        for c in (config.coupling, script))
+        assert ours == theirs, name
+    assert config.scheme.window == 0.05 and config.run_options["until"] == 1.0

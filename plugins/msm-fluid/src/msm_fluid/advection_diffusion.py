@@ -99,7 +99,9 @@ class AdvectionDiffusion(msm.Component):
       (default; first order, an M-matrix for every ``dt`` and Péclet number:
       no new extrema in a divergence-free flow) or ``"central"`` (second order
       in space, bounded while the cell Péclet number is below 2). Solved with
-      a KSP (GMRES + PETSc's algebraic multigrid GAMG by default, ``rtol =
+      a KSP (GMRES + block Jacobi with ILU(0) blocks by default - on these
+      non-symmetric, advection-dominated operators GAMG was slower or failed,
+      see docs/benchmarks.md - ``rtol =
       1e-12``; options prefix ``<name>_``); the operator is rebuilt when the
       velocity changes.
     * ``method="explicit"``: SSP Runge-Kutta 2 (Heun) with ``scheme="tvd"``
@@ -167,7 +169,7 @@ class AdvectionDiffusion(msm.Component):
     reference = msm.Setting(float, default=0.0, doc="reference value T_ref for buoyancy_out")
     units = msm.Setting(str, default="1", doc="units of T")
     ksp_type = msm.Setting(str, default="gmres", doc="PETSc KSP type (implicit)")
-    pc_type = msm.Setting(str, default="gamg", doc="PETSc PC type (implicit)")
+    pc_type = msm.Setting(str, default="bjacobi", doc="PETSc PC type (implicit): block Jacobi, ILU(0) blocks")
     ksp_rtol = msm.Setting(float, default=1e-12, minimum=0.0, doc="relative tolerance of the KSP")
 
     def __init__(self, name: str | None = None, **settings: Any) -> None:

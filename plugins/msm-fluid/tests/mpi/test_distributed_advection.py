@@ -4,7 +4,8 @@ Run under ``mpiexec -n 2`` and ``-n 3`` (passes on one rank too). Reference: the
 same component on COMM_SELF on every rank; the distributed field is gathered
 through ``port_indices``. Explicit TVD reads two ghost layers of T and one of
 the velocity across rank boundaries; equal to round-off (1e-13). Implicit
-upwind with GMRES + GAMG: equal to the KSP tolerance (1e-9 absolute at rtol 1e-12).
+upwind with GMRES + block Jacobi (ILU blocks, which depend on the split):
+equal to the KSP tolerance (1e-9 absolute at rtol 1e-12).
 The flow comes in through ``velocity_in`` (owned-box arrays) and varies in
 both directions, with an open side, a flux side and Dirichlet sides.
 """
