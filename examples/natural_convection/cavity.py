@@ -173,7 +173,7 @@ def main() -> None:
             logger.info("Ra=%g %s: %.4f (%d) %.4f (%d) -> Richardson %.4f%s", ra, key, nums[0][key], args.nodes[0],
                         nums[1][key], args.nodes[1], ext, err)
         if args.plot:
-            plot(res, ra, args.plot.format(ra=f"{ra:.0e}"))
+            plot(res, ra, args.plot.format(ra=f"{ra:g}"))
 
 
 if __name__ == "__main__":
