@@ -51,6 +51,7 @@ def gaussian(n: int, method: str, scheme: str, *, s0: float, kappa: float, x0: t
     return error
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("grid", ["cells", "nodes"])
 def test_gaussian_tvd_explicit_is_second_order(grid: str) -> None:
     errors = [gaussian(n, "explicit", "tvd", s0=0.04, kappa=0.005, x0=(0.3, 0.3), width=1.0, grid=grid)
