@@ -137,6 +137,12 @@ def main() -> None:
         d = prof[key]
         print(f"| {label} | {d['events']} | {d['on_s'] * 1e3:.1f} ms | {d['off_s'] * 1e3:.1f} ms | "
               f"{d['paired_diff_pct']:+.2f} % | {d['record_s'] * 1e9:.0f} ns = {d['estimated_pct']:.2f} % |")
+    cav = run("bench_cavity.py")  # ex19 is timed when $EX19_SRC names PETSc's src/snes/tutorials/ex19.c
+    n = cav["nodes"]
+    print(f"\n## Steady cavity Re = 100, {n} x {n}: fluid.navier_stokes vs PETSc ex19 (medians)\n")
+    print(f"fluid.navier_stokes {cav['ours_s']:.2f} s ({cav['ours_newton']} Newton steps); "
+          + (f"ex19 {cav['ex19_s']:.2f} s ({cav['ex19_newton']} Newton steps); ratio {cav['ratio_ours_over_ex19']:.2f}"
+             if "ex19_s" in cav else f"ex19 {cav['ex19']}"))
 
 
 if __name__ == "__main__":

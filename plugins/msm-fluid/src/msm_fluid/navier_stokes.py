@@ -76,7 +76,7 @@ class NavierStokes(msm.Component):
     :mod:`msm_fluid.navier_stokes_pressure`. A body force enters through its
     curl (its curl-free part is balanced by the pressure).
     ``mode="steady"``: every :meth:`advance` solves the steady equations with
-    the current inputs by Newton's method (FD-coloured Jacobian, GMRES +
+    the current inputs by Newton's method (analytic Jacobian, GMRES +
     ILU/ASM), starting from the last solution; the first solve of a run with
     a Reynolds number ``rho U L / mu`` above ``continuation_start``
     (``U``: the largest wall/inflow speed, ``L``: the larger side) goes there
@@ -134,6 +134,8 @@ class NavierStokes(msm.Component):
                                       doc="ratio of successive Reynolds numbers")
     snes_rtol = msm.Setting(positive_float, default=1e-8,
                             doc="Newton tolerance, relative to the residual of the fluid at rest")
+    jacobian = msm.Setting(str, default="analytic", choices=("analytic", "fd"),
+                           doc="Newton's Jacobian: assembled, or finite differences with the DMDA colouring")
     pressure_rtol = msm.Setting(positive_float, default=1e-10, doc="relative tolerance of the pressure solve")
     petsc_options = msm.Setting(_petsc_options, default={}, doc="PETSc options for the Newton solver")
 
@@ -217,12 +219,13 @@ class NavierStokes(msm.Component):
         prefix = re.sub(r"\W", "_", self.name) + "_"
         try:
             solver = StreamVorticitySolver(self.nodes, self.spacing, self.bc, self.comm, prefix,
-                                           self.petsc_options, self.snes_rtol, 1e-50)
-        except PETSc.Error as exc:
+                                           self.petsc_options, self.snes_rtol, 1e-50, self.jacobian)
+        except (PETSc.Error, ValueError) as exc:
+            why = f"PETSc error {exc.ierr}" if isinstance(exc, PETSc.Error) else str(exc)
             raise msm.ConfigurationError(
                 f"component '{self.name}': cannot build the grid {self.nodes} on "
-                f"{1 if self.comm is None else self.comm.Get_size()} rank(s) (PETSc error {exc.ierr}); "
-                "every rank needs at least 2 nodes per axis: use fewer ranks or more nodes") from None
+                f"{1 if self.comm is None else self.comm.Get_size()} rank(s) ({why}); "
+                "use fewer ranks or more nodes") from None
         self._pressure = PressureSolver(solver.da, solver.layout, prefix + "pressure_", self.pressure_rtol)
         self._owned = solver.layout.owned
         lnx, lny = solver.local_shape
@@ -397,9 +400,7 @@ class NavierStokes(msm.Component):
         self._out["streamfunction_out"][...] = solver.solution[..., 0]
         self._out["vorticity_out"][...] = solver.solution[..., 1]
         assert self._pressure is not None
-        vvec = solver._wrap(vel)
-        V = solver.extended(vvec, solver._fl, np.zeros_like(E))
-        vvec.destroy()
+        V = solver.extended_of(vel)
         reason = self._pressure.solve(E, V, solver.extended_force(), self.density, self.viscosity,
                                       self._out["pressure_out"])
         if reason < 0:

@@ -11,7 +11,8 @@ with the Neumann data of the momentum equation itself on every edge,
 (``mu lap u = mu (-omega_y, omega_x)`` in 2D; ``-rho du/dt . n`` vanishes on
 walls, and a time-dependent inflow's is left out). An outflow edge holds
 ``p = 0``; with none, ``p`` is fixed by a zero mean over the nodes.
-Derivatives are central inside and second-order one-sided on the edges.
+Derivatives are central inside and second-order one-sided on the edges,
+where continuity replaces the normal derivative of the normal velocity.
 The Laplacian uses mirrored ghost nodes and each row is weighted by its
 control volume (1/2 on edges, 1/4 in corners), so the matrix is symmetric
 (CG + GAMG, the constant null space removed when there is no outflow).
@@ -148,8 +149,10 @@ class PressureSolver:
         fx, fy = EF[_C, _C, 0], EF[_C, _C, 1]
         s = 2.0 * rho * (ux * vy - uy * vx) + derivative(EF[..., 0], 0, lay) + derivative(EF[..., 1], 1, lay)
         uc, vc = u[_C, _C], v[_C, _C]
-        gx = -rho * (uc * ux + vc * uy) - mu * derivative(om, 1, lay) + fx
-        gy = -rho * (uc * vx + vc * vy) + mu * derivative(om, 0, lay) + fy
+        # on an edge the normal derivative of the normal velocity is taken from continuity
+        # (u_x = -v_y on left/right, v_y = -u_x on bottom/top): derivatives along the edge only
+        gx = -rho * (uc * -vy + vc * uy) - mu * derivative(om, 1, lay) + fx
+        gy = -rho * (uc * vx + vc * -ux) + mu * derivative(om, 0, lay) + fy
         rhs = s.copy()
         if lay.on("left"):
             rhs[0] += 2.0 * gx[0] / hx
@@ -165,7 +168,7 @@ class PressureSolver:
             b[-1] = 0.0
         if self.nullspace is not None:
             self.nullspace.remove(self.b)
-        self.ksp.setInitialGuessNonzero(True)
+        self.ksp.setInitialGuessNonzero(False)  # no hidden state: the result depends on the inputs only
         self.ksp.solve(self.b, self.p)
         p = self.p.getArray(readonly=True).reshape(self.local_shape)
         if self.nullspace is not None:

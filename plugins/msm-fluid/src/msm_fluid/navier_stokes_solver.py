@@ -1,9 +1,11 @@
 """Newton solver of the stream function–vorticity equations on a PETSc DMDA (2 dof per node).
 
 The residual (:mod:`msm_fluid.navier_stokes_discrete`) is evaluated in NumPy
-on each rank's extended box; the Jacobian is built by finite differences
-with the DMDA's colouring (PETSc's ``SNESComputeJacobianDefaultColor``, as
-in PETSc's ``src/snes/tutorials/ex19.c`` when no Jacobian is given), and
+on each rank's extended box; the Jacobian is assembled analytically
+(:mod:`msm_fluid.navier_stokes_jacobian`) or, with ``jacobian="fd"``, by
+finite differences with the DMDA's colouring (PETSc's
+``SNESComputeJacobianDefaultColor``, as in PETSc's
+``src/snes/tutorials/ex19.c`` when no Jacobian is given), and
 Newton's linear systems are solved by PETSc's native LU on one rank and by
 GMRES with an additive Schwarz (ILU) preconditioner on several (no external
 direct solver needed). Every choice can be overridden from the PETSc options
@@ -22,6 +24,7 @@ from petsc4py import PETSc
 from msm_fluid.grid import petsc_comm
 from msm_fluid.navier_stokes_bc import Boundaries
 from msm_fluid.navier_stokes_discrete import Layout, Physics, curl, interior_operator, residual, velocity
+from msm_fluid.navier_stokes_jacobian import JacobianAssembler
 
 __all__ = ["StreamVorticitySolver", "default_options"]
 
@@ -38,6 +41,34 @@ def default_options(nprocs: int) -> dict[str, str]:
     else:
         opts.update({"pc_type": "asm", "pc_asm_overlap": "2", "sub_pc_type": "ilu", "sub_pc_factor_levels": "2"})
     return opts
+
+
+def _partition(nodes: tuple[int, int], comm: PETSc.Comm) -> tuple[tuple[int, ...], tuple[list[int], ...]]:
+    """PETSc's split of the nodes over the ranks, checked on every rank alike.
+
+    PETSc checks a rank's box against the stencil width on that rank only (the
+    others then wait forever), so the split comes from a probe DMDA of stencil
+    width 0 and every rank must get at least 2 nodes per axis.
+
+    Raises
+    ------
+    ValueError
+        Some rank would get fewer than 2 nodes along an axis.
+    """
+    nx, ny = nodes
+    probe = PETSc.DMDA().create(dim=2, dof=1, sizes=(ny, nx), stencil_width=0, setup=False, comm=comm)
+    try:
+        probe.setUp()
+        procs = tuple(int(p) for p in probe.getProcSizes())
+        ranges = tuple([int(n) for n in r] for r in probe.getOwnershipRanges())
+    finally:
+        probe.destroy()
+    for dmda_axis, sizes in enumerate(ranges):
+        if min(sizes) < 2:
+            axis = "xy"[1 - dmda_axis]
+            raise ValueError(f"{comm.getSize()} ranks split the {nodes[1 - dmda_axis]} nodes along {axis} into "
+                             f"{sizes}; every rank needs at least 2 (the wall formulas reach 2 nodes in)")
+    return procs, ranges
 
 
 class StreamVorticitySolver:
@@ -58,15 +89,19 @@ class StreamVorticitySolver:
         replace the defaults; anything already in the options database wins).
     snes_rtol, snes_atol
         Newton tolerances.
+    jacobian
+        ``"analytic"`` (:mod:`msm_fluid.navier_stokes_jacobian`) or ``"fd"``
+        (finite differences with the DMDA's colouring).
     """
 
     def __init__(self, nodes: tuple[int, int], spacing: tuple[float, float], boundaries: Boundaries,
                  comm: Any, prefix: str, options: Mapping[str, str], snes_rtol: float,
-                 snes_atol: float) -> None:
+                 snes_atol: float, jacobian: str = "analytic") -> None:
         self.comm = petsc_comm(comm)
         nx, ny = nodes
+        procs, ranges = _partition(nodes, self.comm)
         self.da = PETSc.DMDA().create(
-            dim=2, dof=2, sizes=(ny, nx), stencil_width=2,
+            dim=2, dof=2, sizes=(ny, nx), proc_sizes=procs, ownership_ranges=ranges, stencil_width=2,
             stencil_type=PETSc.DMDA.StencilType.STAR,
             boundary_type=(PETSc.DM.BoundaryType.NONE,) * 2, comm=self.comm)
         owned = tuple((int(s), int(e)) for s, e in self.da.getRanges()[::-1])
@@ -94,8 +129,12 @@ class StreamVorticitySolver:
         self.snes.setOptionsPrefix(prefix)
         self.snes.setFunction(self._function, self._r)
         self._J = self.da.createMat()
-        self.snes.setJacobian(None, self._J, self._J)
-        self.snes.setUseFD(True)
+        self._assembler = JacobianAssembler(self.layout, ghosted)  # type: ignore[arg-type]
+        if jacobian == "fd":
+            self.snes.setJacobian(None, self._J, self._J)
+            self.snes.setUseFD(True)
+        else:
+            self.snes.setJacobian(self._jacobian, self._J, self._J)
         self.snes.setTolerances(rtol=snes_rtol, atol=snes_atol)
         db = PETSc.Options()
         self._set: list[str] = []
@@ -132,10 +171,24 @@ class StreamVorticitySolver:
         self.f.stateIncrease()
         return self.extended(self.f, self._fl, np.zeros_like(self._EF))
 
+    def extended_of(self, array: np.ndarray) -> np.ndarray:
+        """The extended box of a 2-component field given by this rank's owned array (collective)."""
+        vec = self._wrap(np.ascontiguousarray(array, dtype=np.dtype(PETSc.ScalarType)))
+        out = self.extended(vec, self._fl, np.zeros_like(self._E))
+        vec.destroy()
+        return out
+
     def _function(self, snes: PETSc.SNES, X: PETSc.Vec, F: PETSc.Vec) -> None:
         assert self.phys is not None
         E = self.extended(X, self._xl, self._E)
         residual(E, F.getArray().reshape(*self.local_shape, 2), self.layout, self.phys)
+
+    def _jacobian(self, snes: PETSc.SNES, X: PETSc.Vec, J: PETSc.Mat, P: PETSc.Mat) -> None:
+        assert self.phys is not None
+        E = self.extended(X, self._xl, self._E)
+        self._assembler.assemble(E, self.phys, P)
+        if J != P:
+            J.assemble()
 
     # -- solves -------------------------------------------------------------------
     def operator(self, phys: Physics) -> np.ndarray:
