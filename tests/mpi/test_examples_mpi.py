@@ -1,8 +1,8 @@
 """The reaction-diffusion and partitioned-heat examples under mpiexec, in three layouts.
 
-Each must match its serial result to 1e-12 relative: the reaction-diffusion against
-the numpy reference (which the serial run matches to 1e-15), the heat problem against
-a serial run of the same coupling computed on every rank with COMM_SELF.
+The reaction-diffusion must match the numpy reference to 1e-12 relative (the serial
+run matches it to 1e-15); the heat problem must match a serial run of the same coupling
+computed on every rank with COMM_SELF to 1e-10 relative (the implicit solves' tolerance).
 """
 
 from __future__ import annotations
@@ -72,5 +72,8 @@ def test_partitioned_heat(layout, heat_serial):
     for side in ("left", "right"):
         ours = res[side]["temperature_out"].values
         serial = heat_serial[side]["temperature_out"].values
-        np.testing.assert_allclose(ours, serial, rtol=1e-12, atol=0)
+        # Equal to the KSP tolerance (rtol 1e-12 on the residual): fluid.heat's default multigrid
+        # preconditioner (GAMG) aggregates per partition, so its iterates differ from the serial
+        # ones there (1e-12 held with the old partition-independent Jacobi default).
+        np.testing.assert_allclose(ours, serial, rtol=1e-10, atol=0)
     assert heat.window_errors(res).max() < 1e-8

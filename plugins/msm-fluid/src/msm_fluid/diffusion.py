@@ -118,7 +118,7 @@ class Diffusion(msm.Component):
     initial_points = msm.Setting(cell_points, default={}, doc="cell index -> initial value overrides")
     units = msm.Setting(str, default="1", doc="units of the field")
     ksp_type = msm.Setting(str, default="cg", doc="PETSc KSP type of the implicit solve")
-    pc_type = msm.Setting(str, default="jacobi", doc="PETSc PC type of the implicit solve")
+    pc_type = msm.Setting(str, default="gamg", doc="PETSc PC type of the implicit solve (algebraic multigrid)")
     ksp_rtol = msm.Setting(positive_float, default=1e-12, doc="relative tolerance of the implicit solve")
 
     def __init__(self, name: str | None = None, **settings: Any) -> None:
@@ -514,6 +514,7 @@ class Diffusion(msm.Component):
             np.put(self._work, self._bidx, self._bvals)
             w.stateIncrease()
         ksp.solve(w, x)
+        self._hold_boundary()  # held cells exactly at their values, not to the KSP tolerance
         reason = ksp.getConvergedReason()
         if reason < 0:
             names = {v: k for k, v in vars(PETSc.KSP.ConvergedReason).items() if isinstance(v, int)}

@@ -75,7 +75,7 @@ class Heat(msm.Component):
 
     ``nodes = (nx, ny)`` grid nodes span ``[x0, x0 + width] x [y0, y0 + height]``
     including the boundary. Each :meth:`step` is one implicit-Euler step with
-    second-order central differences, solved with a KSP (CG + Jacobi,
+    second-order central differences, solved with a KSP (CG + GAMG multigrid,
     ``rtol = 1e-12`` by default; the matrix is symmetric positive definite).
     Every edge is held at the ``boundary`` function (Dirichlet), except an
     optional ``interface_edge`` coupled to another domain:
@@ -165,7 +165,7 @@ class Heat(msm.Component):
     units = msm.Setting(str, default="1", doc="units of the temperature")
     flux_units = msm.Setting(str, default="1", doc="units of the heat flux (kappa * units / length)")
     ksp_type = msm.Setting(str, default="cg", doc="PETSc KSP type")
-    pc_type = msm.Setting(str, default="jacobi", doc="PETSc PC type")
+    pc_type = msm.Setting(str, default="gamg", doc="PETSc PC type (algebraic multigrid)")
     ksp_rtol = msm.Setting(positive_float, default=1e-12, doc="relative tolerance of the KSP")
 
     def __init__(self, name: str | None = None, **settings: Any) -> None:

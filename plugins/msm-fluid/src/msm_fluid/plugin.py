@@ -8,7 +8,8 @@ from msmcore.hookspecs import RegisterComponent
 
 @hookimpl
 def msm_register_components(register: RegisterComponent) -> None:
-    """Register ``fluid.diffusion``, ``fluid.heat`` and ``fluid.navier_stokes``."""
+    """Register ``fluid.diffusion``, ``fluid.heat``, ``fluid.navier_stokes`` and ``fluid.advection_diffusion``."""
+    from msm_fluid.advection_diffusion import AdvectionDiffusion
     from msm_fluid.diffusion import Diffusion  # imported when msmcore asks, not before
     from msm_fluid.heat import Heat
     from msm_fluid.navier_stokes import NavierStokes
@@ -16,6 +17,7 @@ def msm_register_components(register: RegisterComponent) -> None:
     register("fluid.diffusion", Diffusion)
     register("fluid.heat", Heat)
     register("fluid.navier_stokes", NavierStokes)
+    register("fluid.advection_diffusion", AdvectionDiffusion)
 
 
 @hookimpl
