@@ -52,9 +52,12 @@ class AgentRoute:
     positions, volumes
         ``(component, port)`` of the agents' centres and volumes (mappings).
     radius
-        One radius for every agent (deposit without ``volumes``).
+        One radius for every agent (deposit without ``volumes``), in the grid's coordinate units.
     quantity, samples
         Deposit options (see :func:`msmcore.mapping.agents.deposit_matrix`).
+    length_scale, volume_scale
+        Factors taking the positions and volumes ports' units to the grid's
+        ``coord_units`` (and their ``dim``-th power); 1 when the grid declares none.
     """
 
     kind: str
@@ -64,6 +67,8 @@ class AgentRoute:
     radius: float | None = None
     quantity: str = "total"
     samples: int = 8
+    length_scale: float = 1.0
+    volume_scale: float = 1.0
 
 
 def set_of(coupling: Coupling, name: str, port: Port) -> SetKey | None:
@@ -131,6 +136,27 @@ def _endpoint(coupling: Coupling, what: str, option: str, text: Any, agents: Set
         raise CouplingError(f"{what}: {option}='{text}' has {port.spec.components} value(s) per agent; it needs "
                             f"{values}")
     return name, pname
+
+
+def _to_grid_units(coupling: Coupling, what: str, option: str, endpoint: tuple[str, str],
+                   coord_units: str | None, power: int) -> float:
+    """Factor from the ``option`` port's units to the grid's ``coord_units`` to the ``power``.
+
+    Positions in ``"um"`` mapped onto a grid whose coordinates are in ``"m"``
+    are scaled (1e-6), never compared as bare numbers; a positions port that
+    is not a length (or volumes not a length to the ``power``) is refused.
+    A grid that declares no ``coord_units`` is taken to share the agents' units.
+    """
+    if coord_units is None:
+        return 1.0
+    units = coupling._port(*endpoint).spec.units
+    grid_units = coord_units if power == 1 else f"{coord_units}^{power}"
+    try:
+        return float(conversion_factor(units, grid_units))
+    except Exception as exc:  # noqa: BLE001 - reported as this connection's
+        raise CouplingError(f"{what}: {option}='{endpoint[0]}.{endpoint[1]}' is in '{units}' but the grid's "
+                            f"coordinates are in '{coord_units}' ({'a length' if power == 1 else f'length^{power}'} "
+                            f"is needed): {exc}") from None
 
 
 def connect_agents(coupling: Coupling, what: str, src: tuple[str, Port], dst: tuple[str, Port], *,
@@ -237,7 +263,8 @@ def _mapped(coupling: Coupling, what: str, src_name: str, out: Port, dst_name: s
         raise CouplingError(f"{what}: mapping='{need}' needs positions='<component>.<port>', the output port of "
                             f"the agents' centres ({dim} values per agent)")
     positions = _endpoint(coupling, what, "positions", options["positions"], agents, dim)
-    route = AgentRoute(need, agents, positions)
+    length_scale = _to_grid_units(coupling, what, "positions", positions, grid.coord_units, 1)
+    route = AgentRoute(need, agents, positions, length_scale=length_scale)
     if need == "deposit":
         volumes, radius = options.get("volumes"), options.get("radius")
         if (volumes is None) == (radius is None):
@@ -253,8 +280,9 @@ def _mapped(coupling: Coupling, what: str, src_name: str, out: Port, dst_name: s
         samples = options.get("samples", 8)
         if isinstance(samples, bool) or not isinstance(samples, numbers.Integral) or not 1 <= int(samples) <= 256:
             raise CouplingError(f"{what}: samples={samples!r} must be a whole number from 1 to 256")
+        volume_scale = 1.0 if vol is None else _to_grid_units(coupling, what, "volumes", vol, grid.coord_units, dim)
         route = AgentRoute(need, agents, positions, vol, None if radius is None else float(radius), quantity,
-                           int(samples))
+                           int(samples), length_scale, volume_scale)
     names = {agents[0], src_name, dst_name, grid_name, positions[0]}
     if route.volumes is not None:
         names.add(route.volumes[0])

@@ -152,9 +152,11 @@ class AgentTransfer:
         agents = owner.agent_sets[route.agents[1]]
         axes = [np.asarray(a, dtype=np.float64) for a in grid.coords.values()]
         positions = geometry[0].reshape(agents.count, agents.dim)
+        if route.length_scale != 1.0:
+            positions = positions * route.length_scale
         if route.kind == "interpolate":
             return interpolation_matrix(axes, positions)
-        radii = (radii_of(geometry[1], agents.dim) if route.volumes is not None
+        radii = (radii_of(geometry[1] * route.volume_scale, agents.dim) if route.volumes is not None
                  else np.full(agents.count, route.radius, dtype=np.float64))
         try:
             return deposit_matrix(axes, positions, radii, quantity=route.quantity, samples=route.samples,

@@ -32,7 +32,7 @@ class Colony(msm.Component):
 
     def declare_ports(self) -> list[msm.Port]:
         return [msm.Port.output("positions_out", agents="cells", components=self.dim, units="m"),
-                msm.Port.output("volumes_out", agents="cells", units="m^3"),
+                msm.Port.output("volumes_out", agents="cells", units=f"m^{self.dim}"),  # 2D: areas
                 msm.Port.output("value_out", agents="cells", units="1"),
                 msm.Port.input("value_in", agents="cells", units="1", required=False)]
 

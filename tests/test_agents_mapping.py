@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -174,3 +175,61 @@ run: {until: 4.0}
     cells = cfg.coupling.components["col"].agent_set("cells")
     total = cfg.coupling.components["grid"].port_array("state_out").sum()
     assert total == pytest.approx(float((cells.ids + 0.5).sum()), rel=1e-11)  # zero-flux walls keep the sum
+
+
+class Recorder2D(msm.Component):
+    """The 10 x 8 grid of ``Field2D`` with declared coordinate units (``scale`` per metre); records deposits."""
+
+    dt = msm.Setting(float, default=1.0)
+    units = msm.Setting(str, default="mm")
+    scale = msm.Setting(float, default=1e3)
+    state_attributes = ()
+
+    def declare_ports(self) -> list[msm.Port]:
+        coords = {"x": AXES[0] * self.scale, "y": AXES[1] * self.scale}
+        return [msm.Port.input("deposit_in", (10, 8), coords=coords, coord_units=self.units, required=False),
+                msm.Port.output("f_out", (10, 8), coords=coords, coord_units=self.units)]
+
+    def initialize(self) -> None:
+        X, Y = np.meshgrid(*AXES, indexing="ij")  # f = 1 + 2x - 3y with x, y in metres
+        self.port_array("f_out")[...] = 1.0 + 2.0 * X - 3.0 * Y
+        self.received: list[np.ndarray] = []
+
+    def step(self, dt: float) -> None:
+        self.received.append(self.port_array("deposit_in").copy())
+
+
+def _run_on_grid(units: str, scale: float, positions_units: str = "m") -> tuple[Any, Any]:
+    """Colony (positions in ``positions_units``) deposited on and interpolated from a grid in ``units``."""
+    class MetreColony(Colony):
+        def declare_ports(self) -> list[msm.Port]:
+            return [msm.Port.output("positions_out", agents="cells", components=2, units=positions_units)
+                    if p.name == "positions_out" else p for p in super().declare_ports()]
+
+    c = msm.Coupling()
+    col = c.add("col", MetreColony, cap=20, die_every=6, radius=0.08)
+    grid = c.add("grid", Recorder2D, units=units, scale=scale)
+    c.connect("col.value_out", "grid.deposit_in", mapping="deposit", positions="col.positions_out",
+              volumes="col.volumes_out")
+    c.connect("grid.f_out", "col.value_in", mapping="interpolate", positions="col.positions_out")
+    c.run(until=3.0, scheme=msm.Serial(order=["col", "grid"]), quiet=True)
+    return col, grid
+
+
+def test_agent_positions_and_volumes_are_converted_to_the_grids_coordinate_units() -> None:
+    # Agents in metres (volumes in m^2) on a grid declared in millimetres: the deposit and the interpolation
+    # must see each agent where it is (x 1e3) with its size (area x 1e6), not the bare numbers (which would
+    # put every agent in one corner cell). Reference: the same agents on the same grid declared in metres.
+    col_m, grid_m = _run_on_grid("m", 1.0)
+    col_mm, grid_mm = _run_on_grid("mm", 1e3)
+    assert len(grid_m.received) == len(grid_mm.received) == 3
+    for a, b in zip(grid_m.received, grid_mm.received, strict=True):
+        assert np.count_nonzero(a) > 4
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(col_mm.port_array("value_in"), col_m.port_array("value_in"), rtol=0, atol=1e-12)
+
+
+def test_agent_positions_that_are_not_a_length_are_refused() -> None:
+    with pytest.raises(msm.CouplingError, match=r"positions='col.positions_out' is in 's' but the grid's "
+                                                r"coordinates are in 'mm'"):
+        _run_on_grid("mm", 1e3, positions_units="s")

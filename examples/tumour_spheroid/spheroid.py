@@ -21,14 +21,12 @@ Run: ``python spheroid.py --dim 3 --until 7200 --plot spheroid.png`` (the full r
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import time
 from typing import Any
 
 import numpy as np
-from msm_fluid.diffusion import Diffusion
 
 import msmcore as msm
 
@@ -36,17 +34,6 @@ logger = logging.getLogger(__name__)
 
 O2_FAR = 38.0  # mmHg
 HYPOXIA = "J0: oxygen -> oxygen + M; k*oxygen^2/(oxygen^2 + K^2); J1: M -> ; k*M; k = 0.01; K = 8; oxygen = 38; M = 1"
-
-
-class Oxygen(Diffusion):
-    """fluid.diffusion with its time labels in minutes (its ports say '1/s'; this coupling runs in min)."""
-
-    def declare_ports(self) -> list[msm.Port]:
-        out = []
-        for p in super().declare_ports():
-            units = p.spec.units.replace("/s", "/min")
-            out.append(dataclasses.replace(p, spec=dataclasses.replace(p.spec, units=units)))
-        return out
 
 
 class Census(msm.Component):
@@ -132,9 +119,9 @@ def build(dim: int = 3, count: int = 7, half_width: float = 400.0, h: float = 20
                   dt_mechanics=dt_mechanics, dt_phenotype=6.0, necrosis_threshold=5.0, necrosis_max=2.5,
                   substrates={"oxygen": {"uptake": uptake, "units": "mmHg", "default": O2_FAR}},
                   network_species=("oxygen", "M"), network_initial=(O2_FAR, 1.0))
-    oxygen = c.add("oxygen", Oxygen, shape=(n,) * dim, spacing=h, origin=-half_width, D=D, decay=0.1,
-                   method="implicit", boundary="dirichlet", boundary_value=O2_FAR, initial=O2_FAR,
-                   units="mmHg", dt=window, ksp_rtol=1e-10)
+    oxygen = c.add("oxygen", "fluid.diffusion", shape=(n,) * dim, spacing=h, origin=-half_width, D=D,
+                   decay=0.1, length_units="um", time_units="min", method="implicit", boundary="dirichlet",
+                   boundary_value=O2_FAR, initial=O2_FAR, units="mmHg", dt=window, ksp_rtol=1e-10)
     net = c.add("net", "kinetics.network", model=HYPOXIA, agents="cells", dt=6.0, method="euler",
                 species=("oxygen", "M"), inherit="copy")
     census = c.add("census", Census, dt=window, dim=dim)

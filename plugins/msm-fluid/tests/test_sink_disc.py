@@ -79,7 +79,7 @@ class Disc(msm.Component):
 
     def declare_ports(self) -> list[msm.Port]:
         return [msm.Port.output("positions_out", agents="cells", components=self.dim, units="m"),
-                msm.Port.output("volumes_out", agents="cells", units="m^3"),
+                msm.Port.output("volumes_out", agents="cells", units=f"m^{self.dim}"),  # 2D: the disc area
                 msm.Port.output("uptake_out", agents="cells", units="1/s"),
                 msm.Port.input("oxygen_in", agents="cells", required=False)]
 

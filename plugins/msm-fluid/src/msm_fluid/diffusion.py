@@ -13,6 +13,7 @@ import msmcore as msm
 from msm_fluid._convert import CellIndex, cell_points, positive_float, shape_tuple, spacing_value
 from msm_fluid.grid import AXIS_NAMES, CellGrid
 from msm_fluid.laplacian import BOUNDARY_RULES, assemble_laplacian, stencil_needs
+from msmcore.units import parse_unit
 
 __all__ = ["Diffusion"]
 
@@ -117,6 +118,10 @@ class Diffusion(msm.Component):
     initial = msm.Setting(float, default=0.0, doc="initial value in every cell")
     initial_points = msm.Setting(cell_points, default={}, doc="cell index -> initial value overrides")
     units = msm.Setting(str, default="1", doc="units of the field")
+    length_units = msm.Setting(str, default="m", doc="units of spacing, origin and the port coordinates "
+                               "(D is in length_units^2/time_units), e.g. 'um'")
+    time_units = msm.Setting(str, default="s", doc="units of dt, and the per-time units of D, decay, "
+                             "source_in and sink_in, e.g. 'min'")
     ksp_type = msm.Setting(str, default="cg", doc="PETSc KSP type of the implicit solve")
     pc_type = msm.Setting(str, default="gamg", doc="PETSc PC type of the implicit solve (algebraic multigrid)")
     ksp_rtol = msm.Setting(positive_float, default=1e-12, doc="relative tolerance of the implicit solve")
@@ -127,6 +132,8 @@ class Diffusion(msm.Component):
         self._origin: tuple[float, ...] = self._check_origin()
         self._points: dict[tuple[int, ...], float] = self._check_points()
         self._check_method_and_stability()
+        self._check_units("length_units", "m")
+        self._check_units("time_units", "s")
         self._grid: CellGrid | None = None
         self._grid_comm: Any = None
         self._natural = np.empty(0, dtype=np.int64)  # port_indices() of the state ports
@@ -210,6 +217,17 @@ class Diffusion(msm.Component):
             points[cell] = value
         return points
 
+    def _check_units(self, setting: str, like: str) -> None:
+        """``length_units``/``time_units`` must be a length/time (so ports convert correctly)."""
+        text = getattr(self, setting)
+        try:
+            ok = parse_unit(text).dims == parse_unit(like).dims
+        except (ValueError, msm.MSMError):
+            ok = False
+        if not ok:
+            raise msm.ConfigurationError(f"{self.name}: {setting}={text!r} is not a unit of "
+                                         f"{'length' if like == 'm' else 'time'} (e.g. '{like}')")
+
     def _check_method_and_stability(self) -> None:
         if self.boundary == "copy-increment":
             if self.method != "explicit":
@@ -248,15 +266,15 @@ class Diffusion(msm.Component):
         ``boundary="dirichlet"`` ``boundary_low_in``/``boundary_high_in``."""
         h, o = self._spacing, self._origin
         coords = {AXIS_NAMES[a]: o[a] + (np.arange(n) + 0.5) * h[a] for a, n in enumerate(self.shape)}
-        length = type(self).spacing.units  # coordinates are in the units of 'spacing' and 'origin'
+        length, per_time = self.length_units, f"1/{self.time_units}"  # spacing/origin's, dt's units
         ports = [
             msm.Port.output("state_out", self.shape, units=self.units, coords=coords, coord_units=length,
                             doc="the field (the state itself)"),
             msm.Port.input("state_in", self.shape, units=self.units, coords=coords, coord_units=length,
                            required=False, doc="replaces the state when received"),
-            msm.Port.input("source_in", self.shape, units=f"{self.units}/s", coords=coords,
+            msm.Port.input("source_in", self.shape, units=f"{self.units}/{self.time_units}", coords=coords,
                            coord_units=length, required=False, doc="source term s, added at every step"),
-            msm.Port.input("sink_in", self.shape, units="1/s", coords=coords, coord_units=length, required=False,
+            msm.Port.input("sink_in", self.shape, units=per_time, coords=coords, coord_units=length, required=False,
                            doc="uptake rate lambda >= 0, loss lambda*u treated implicitly"),
         ]
         if self.boundary == "dirichlet":
