@@ -10,7 +10,16 @@ from typing import Any
 import numpy as np
 
 import msmcore as msm
-from msm_quantum.geometry import ANGSTROM_IN_BOHR, atom_list, nuclear_charge, radii_setting, read_xyz, switch
+from msm_quantum.geometry import (
+    ANGSTROM_IN_BOHR,
+    COINCIDENT_BOHR,
+    atom_list,
+    closest_pair,
+    nuclear_charge,
+    radii_setting,
+    read_xyz,
+    switch,
+)
 
 __all__ = ["QuantumSCF"]
 
@@ -106,9 +115,12 @@ class QuantumSCF(msm.Component):
         super().__init__(name, **settings)
         self._symbols, self._coords0 = self._check_atoms()
         self._length = 1.0 if self.units == "bohr" else ANGSTROM_IN_BOHR
+        #: Effective core potentials, {element: basis name}, of elements whose basis is built for one (def2-*).
+        self._ecp: dict[str, str] = {}
+        self._core: dict[str, int] = {}
+        self._check_pyscf_names()
         self._check_electrons()
         self._radii, self._cutoff, self._width = self._check_embedding()
-        self._check_pyscf_names()
         self._mol: Any = None
         self._mf: Any = None
         self._grad: Any = None
@@ -138,10 +150,19 @@ class QuantumSCF(msm.Component):
                 raise self._err("xyz", str(exc)) from None
         scale = 1.0 if self.units == "bohr" else ANGSTROM_IN_BOHR
         coords = np.array([a[1:] for a in atoms], dtype=np.float64) * scale
+        pair = closest_pair(coords)
+        if pair is not None and pair[2] < COINCIDENT_BOHR:
+            raise self._err("atoms" if self.atoms is not None else "xyz", self._coincide_text(pair))
         return tuple(a[0] for a in atoms), coords
 
+    @staticmethod
+    def _coincide_text(pair: tuple[int, int, float]) -> str:
+        return (f"QM atoms {pair[0]} and {pair[1]} coincide (distance {pair[2]:.2e} bohr < {COINCIDENT_BOHR:g}): "
+                "two nuclei at one point have no finite energy; remove the duplicate atom")
+
     def _check_electrons(self) -> None:
-        electrons = sum(nuclear_charge(s) for s in self._symbols) - self.charge
+        # Electrons treated explicitly: an effective core potential replaces _core[element] of them.
+        electrons = sum(nuclear_charge(s) - self._core.get(s, 0) for s in self._symbols) - self.charge
         if electrons < 1:
             raise self._err("charge", f"charge={self.charge} leaves {electrons} electrons in the QM region")
         if self.spin > electrons or (electrons - self.spin) % 2:
@@ -155,6 +176,22 @@ class QuantumSCF(msm.Component):
         if self.method not in _DFT and self.xc is not None:
             raise self._err("xc", f"xc={self.xc!r} is a DFT functional, but method={self.method!r} is "
                             "Hartree-Fock; use method='rks' or 'uks', or leave xc unset")
+        # Pauli: each of the basis's spatial orbitals holds one alpha and one beta electron at most.
+        orbitals = self._build_mol(self._coords0).nao_nr()
+        alpha = (electrons + self.spin) // 2
+        if alpha > orbitals:
+            held = f"{electrons} electrons" if not self.spin else f"{alpha} alpha electrons"
+            raise self._err("charge" if not self.spin else "spin",
+                            f"{held} do not fit the {orbitals} spatial orbitals of basis {self.basis!r} "
+                            f"(at most {orbitals} electrons per spin; charge={self.charge}, spin={self.spin}, "
+                            f"{electrons} electrons); check charge and spin, or use a larger basis")
+
+    def _build_mol(self, coords: np.ndarray) -> Any:
+        from pyscf import gto
+
+        return gto.M(atom=[(s, tuple(c)) for s, c in zip(self._symbols, coords, strict=True)], unit="Bohr",
+                     basis=self.basis, ecp=self._ecp or None, charge=self.charge, spin=self.spin,
+                     cart=self.cartesian, verbose=0)
 
     def _check_embedding(self) -> tuple[np.ndarray, float, float]:
         n = self.mm_count
@@ -192,6 +229,17 @@ class QuantumSCF(msm.Component):
                                 "'cc-pvdz'") from None
             if not shells:
                 raise self._err("basis", f"basis {self.basis!r} has no functions for {element}")
+            # A basis built for an effective core potential (def2-* beyond Kr, lanl2dz, ...) is meaningless
+            # without it: PySCF applies an ECP only when asked, so ask for the basis's own one.
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    ecp = pyscf_basis.load_ecp(self.basis, element)
+            except Exception:  # noqa: BLE001 - no ECP under this name for this element
+                ecp = None
+            if ecp:
+                self._ecp[element] = self.basis
+                self._core[element] = int(ecp[0])
         if self.xc is not None:
             from pyscf.dft import libxc
 
@@ -251,11 +299,7 @@ class QuantumSCF(msm.Component):
                 logger.info("component '%s' (quantum.scf): the SCF runs on one rank; %d rank(s) idle - place it "
                             "on a single rank (ranks=...)", self.name, self.comm.Get_size() - 1)
             return
-        from pyscf import gto
-
-        self._mol = gto.M(atom=[(s, tuple(c)) for s, c in zip(self._symbols, self._coords0, strict=True)],
-                          unit="Bohr", basis=self.basis, charge=self.charge, spin=self.spin,
-                          cart=self.cartesian, verbose=0)
+        self._mol = self._build_mol(self._coords0)
         self._mf = self._make_scf(self._mol)
         self._pre_orth = None
         self._grad = self._mf.nuc_grad_method()
@@ -314,6 +358,10 @@ class QuantumSCF(msm.Component):
             lib.num_threads(self.threads)
         mol, mf = self._mol, self._mf
         coords = self._finite("positions_in").reshape(self.n_qm, 3)
+        pair = closest_pair(coords)
+        if pair is not None and pair[2] < COINCIDENT_BOHR:
+            raise msm.CouplingError(f"component '{self.name}' (quantum.scf): input 'positions_in' at t={t:g}: "
+                                    + self._coincide_text(pair), component=self.name)
         mol.set_geom_(coords.copy(), unit="Bohr")
         mf.reset(mol)
         sites = self._sites(coords) if self.embedding == "electrostatic" else None
