@@ -322,6 +322,9 @@ class QuantumSCF(msm.Component):
         mf.max_cycle = self.max_cycles
         mf.init_guess = self.guess
         mf.verbose = 0
+        # No PySCF checkpoint file: PySCF writes one (HDF5, in $TMPDIR) every SCF cycle by default, which
+        # costs more than a small molecule's cycle; the density matrix is this component's state instead.
+        mf.chkfile = None
         return mf
 
     def advance(self, t_end: float) -> None:
