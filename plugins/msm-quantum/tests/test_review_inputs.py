@@ -81,3 +81,17 @@ def test_xyz_blank_lines_atomic_numbers_and_a_second_frame(tmp_path):
     assert qm.symbols == ("O", "H", "H")
     angstrom = 1 / 0.529177210903  # CODATA 2018 bohr radius, PySCF's value
     assert np.allclose(qm._coords0[1], np.array([0.757, 0.586, 0.0]) * angstrom, atol=1e-12)
+
+
+@pytest.mark.parametrize("other", [{"basis": "6-31g"}, {"method": "uhf"}], ids=["other-basis", "uhf-into-rhf"])
+def test_snapshot_of_another_basis_or_method_is_refused(other):
+    # A snapshot's density matrix is the next SCF's guess: one of another basis (13 functions instead of
+    # STO-3G's 7 for water) or of an unrestricted SCF ((2, n, n)) made PySCF fail with a bare
+    # RuntimeError/ValueError inside the next advance; it is refused when restored.
+    water = [["O", 0, 0, 0], ["H", 0.757, 0.586, 0], ["H", -0.757, 0.586, 0]]
+    source = QuantumSCF("qm", atoms=water, threads=1, **other)
+    source.initialize()
+    target = QuantumSCF("qm", atoms=water, threads=1)
+    target.initialize()
+    with pytest.raises(msm.ConfigurationError, match=r"snapshot's density matrix has shape \(.*needs \(7, 7\)"):
+        target.restore_state(source.save_state())

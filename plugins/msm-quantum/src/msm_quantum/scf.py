@@ -333,6 +333,29 @@ class QuantumSCF(msm.Component):
             self.compute(t_end)
         self.t = t_end
 
+    def restore_state(self, state: Any) -> None:
+        """Resume from a snapshot of :meth:`save_state`; the saved density matrix must fit this basis and method.
+
+        Raises
+        ------
+        ConfigurationError
+            The snapshot's density matrix is not ``(nao, nao)`` (restricted) or
+            ``(2, nao, nao)`` (unrestricted) for this component's basis and method:
+            it was saved by a differently configured component.
+        """
+        super().restore_state(state)
+        if self._dm is None or self._idle:
+            return
+        nao = (self._mol if self._mol is not None else self._build_mol(self._coords0)).nao_nr()
+        expected = (nao, nao) if self.method in ("rhf", "rks") else (2, nao, nao)
+        if np.shape(self._dm) != expected:
+            shape = np.shape(self._dm)
+            self._dm = None
+            raise msm.ConfigurationError(
+                f"component '{self.name}' (quantum.scf): the snapshot's density matrix has shape {shape}, but "
+                f"{self.method} in basis {self.basis!r} ({nao} functions) needs {expected}: the snapshot comes "
+                "from a component with another basis, method or molecule", component=self.name)
+
     def finalize(self) -> None:
         """Release the PySCF objects; the port arrays stay readable."""
         self._mol = self._mf = self._grad = self._pre_orth = None
