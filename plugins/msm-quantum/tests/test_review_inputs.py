@@ -95,3 +95,10 @@ def test_snapshot_of_another_basis_or_method_is_refused(other):
     target.initialize()
     with pytest.raises(msm.ConfigurationError, match=r"snapshot's density matrix has shape \(.*needs \(7, 7\)"):
         target.restore_state(source.save_state())
+
+
+def test_non_positive_gradient_tolerance_is_refused():
+    # PySCF converges when |orbital gradient| < conv_tol_grad: a tolerance <= 0 can never be met, and ran
+    # max_cycles into a ConvergenceError reporting "last energy change 0.000e+00", which misleads.
+    with pytest.raises(msm.ConfigurationError, match=r"conv_tol_grad.*>= 1e-12"):
+        QuantumSCF("qm", atoms=[["H", 0, 0, 0], ["H", 0, 0, 0.74]], conv_tol_grad=-1.0)

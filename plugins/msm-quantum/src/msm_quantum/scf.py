@@ -31,6 +31,8 @@ _DFT = ("rks", "uks")
 #: Port units: atomic units, energies per QM system ("molecule", 1/N_A mol; see msmcore.units).
 LENGTH, CHARGE, DIPOLE = "bohr", "e", "e*bohr"
 ENERGY, FORCE = "Eh/molecule", "Eh/bohr/molecule"
+#: Units shown for the length settings: those of the ``units`` setting.
+_LENGTHS = "angstrom|bohr"
 
 
 class QuantumSCF(msm.Component):
@@ -76,38 +78,52 @@ class QuantumSCF(msm.Component):
     """
 
     # -- the molecule -------------------------------------------------------------------
-    atoms = msm.Setting(atom_list, default=None, units="see units",
-                        doc="QM atoms as [symbol, x, y, z] (or give xyz)")
-    xyz = msm.Setting(str, default=None, doc="path of an .xyz file with the QM atoms (instead of atoms)")
-    units = msm.Setting(str, default="angstrom", choices=("angstrom", "bohr"),
-                        doc="units of the coordinates and of mm_radius, cutoff, switch_width")
-    charge = msm.Setting(int, default=0, units="e", doc="net charge of the QM region")
-    spin = msm.Setting(int, default=0, minimum=0, doc="2S = N_alpha - N_beta")
-    basis = msm.Setting(str, default="sto-3g", doc="basis set name known to PySCF, e.g. 'sto-3g', '6-31g*'")
-    cartesian = msm.Setting(bool, default=False, doc="Cartesian d, f functions (6d) instead of spherical (5d)")
+    atoms: msm.Setting[tuple[tuple[str, float, float, float], ...] | None] = msm.Setting(
+        atom_list, default=None, units=_LENGTHS, doc="QM atoms as [symbol, x, y, z] (or give xyz)")
+    xyz: msm.Setting[str | None] = msm.Setting(
+        str, default=None, doc="path of an .xyz file with the QM atoms (instead of atoms), in units")
+    units: msm.Setting[str] = msm.Setting(
+        str, default="angstrom", choices=("angstrom", "bohr"),
+        doc="units of the coordinates and of mm_radius, cutoff, switch_width")
+    charge: msm.Setting[int] = msm.Setting(int, default=0, units="e", doc="net charge of the QM region")
+    spin: msm.Setting[int] = msm.Setting(int, default=0, minimum=0, doc="2S = N_alpha - N_beta")
+    basis: msm.Setting[str] = msm.Setting(
+        str, default="sto-3g",
+        doc="basis set name known to PySCF, e.g. 'sto-3g', '6-31g*' (its ECP, if it has one, is used)")
+    cartesian: msm.Setting[bool] = msm.Setting(
+        bool, default=False, doc="Cartesian d, f functions (6d) instead of spherical (5d)")
     # -- the method ---------------------------------------------------------------------
-    method = msm.Setting(str, default="rhf", choices=METHODS, doc="restricted/unrestricted HF or Kohn-Sham")
-    xc = msm.Setting(str, default=None, doc="exchange-correlation functional for rks/uks, e.g. 'pbe', 'b3lyp'")
-    grid_level = msm.Setting(int, default=3, minimum=0, maximum=9, doc="DFT integration grid level")
-    conv_tol = msm.Setting(float, default=1e-10, minimum=1e-15, units="Eh", doc="SCF energy tolerance")
-    conv_tol_grad = msm.Setting(float, default=None, doc="SCF orbital-gradient tolerance (default sqrt(conv_tol))")
-    max_cycles = msm.Setting(int, default=100, minimum=1, doc="SCF iteration limit")
-    guess = msm.Setting(str, default="minao", choices=("minao", "atom", "huckel", "1e"),
-                        doc="initial guess of the first SCF (later ones start from the last density)")
-    population = msm.Setting(str, default="meta_lowdin", choices=("meta_lowdin", "mulliken"),
-                             doc="partial charges of charges_out")
-    threads = msm.Setting(int, default=0, minimum=0,
-                          doc="OpenMP threads of PySCF for this process (0: leave PySCF's setting)")
+    method: msm.Setting[str] = msm.Setting(
+        str, default="rhf", choices=METHODS, doc="restricted/unrestricted HF or Kohn-Sham")
+    xc: msm.Setting[str | None] = msm.Setting(
+        str, default=None, doc="exchange-correlation functional for rks/uks, e.g. 'pbe', 'b3lyp'")
+    grid_level: msm.Setting[int] = msm.Setting(
+        int, default=3, minimum=0, maximum=9, doc="DFT integration grid level")
+    conv_tol: msm.Setting[float] = msm.Setting(
+        float, default=1e-10, minimum=1e-15, units="Eh", doc="SCF energy tolerance")
+    conv_tol_grad: msm.Setting[float | None] = msm.Setting(
+        float, default=None, minimum=1e-12, doc="SCF orbital-gradient tolerance (default sqrt(conv_tol))")
+    max_cycles: msm.Setting[int] = msm.Setting(int, default=100, minimum=1, doc="SCF iteration limit")
+    guess: msm.Setting[str] = msm.Setting(
+        str, default="minao", choices=("minao", "atom", "huckel", "1e"),
+        doc="initial guess of the first SCF (later ones start from the last density)")
+    population: msm.Setting[str] = msm.Setting(
+        str, default="meta_lowdin", choices=("meta_lowdin", "mulliken"), doc="partial charges of charges_out")
+    threads: msm.Setting[int] = msm.Setting(
+        int, default=0, minimum=0, doc="OpenMP threads of PySCF for this process (0: leave PySCF's setting)")
     # -- embedding ----------------------------------------------------------------------
-    embedding = msm.Setting(str, default="none", choices=("none", "electrostatic"),
-                            doc="electrostatic: MM charges in the QM Hamiltonian")
-    mm_count = msm.Setting(int, default=0, minimum=0, doc="number of MM charges (embedding)")
-    mm_radius = msm.Setting(radii_setting, default=(0.0,), units="see units",
-                            doc="Gaussian radius of the MM charges, one or one per charge (0: point)")
-    cutoff = msm.Setting(float, default=0.0, minimum=0.0, units="see units",
-                         doc="MM charges beyond this distance from the QM centroid are switched off (0: none)")
-    switch_width = msm.Setting(float, default=0.0, minimum=0.0, units="see units",
-                               doc="width of the quintic switch ending at cutoff")
+    embedding: msm.Setting[str] = msm.Setting(
+        str, default="none", choices=("none", "electrostatic"), doc="electrostatic: MM charges in the QM Hamiltonian")
+    mm_count: msm.Setting[int] = msm.Setting(
+        int, default=0, minimum=0, doc="number of MM charges (embedding)")
+    mm_radius: msm.Setting[tuple[float, ...]] = msm.Setting(
+        radii_setting, default=(0.0,), units=_LENGTHS,
+        doc="Gaussian radius of the MM charges, one or one per charge (0: point)")
+    cutoff: msm.Setting[float] = msm.Setting(
+        float, default=0.0, minimum=0.0, units=_LENGTHS,
+        doc="MM charges beyond this distance from the QM centroid are switched off (0: none)")
+    switch_width: msm.Setting[float] = msm.Setting(
+        float, default=0.0, minimum=0.0, units=_LENGTHS, doc="width of the quintic switch ending at cutoff")
 
     state_attributes = ("_dm", "scf_info")
 
@@ -145,7 +161,7 @@ class QuantumSCF(msm.Component):
             atoms = self.atoms
         else:
             try:
-                atoms = read_xyz(self.xyz)
+                atoms = read_xyz(str(self.xyz))
             except ValueError as exc:
                 raise self._err("xyz", str(exc)) from None
         scale = 1.0 if self.units == "bohr" else ANGSTROM_IN_BOHR
@@ -262,7 +278,8 @@ class QuantumSCF(msm.Component):
 
     def declare_ports(self) -> list[msm.Port]:
         """QM positions in (and MM sites with embedding); energy, forces, charges, dipole out."""
-        n, xyz = self.n_qm, {"components": 3, "value_names": ("x", "y", "z"), "value_dim": "xyz"}
+        n = self.n_qm
+        xyz: dict[str, Any] = {"components": 3, "value_names": ("x", "y", "z"), "value_dim": "xyz"}
         ports = [
             msm.Port.input("positions_in", n, required=False, units=LENGTH, **xyz,
                            doc="QM atom positions (initial geometry until received)"),
