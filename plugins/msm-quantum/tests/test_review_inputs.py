@@ -102,3 +102,22 @@ def test_non_positive_gradient_tolerance_is_refused():
     # max_cycles into a ConvergenceError reporting "last energy change 0.000e+00", which misleads.
     with pytest.raises(msm.ConfigurationError, match=r"conv_tol_grad.*>= 1e-12"):
         QuantumSCF("qm", atoms=[["H", 0, 0, 0], ["H", 0, 0, 0.74]], conv_tol_grad=-1.0)
+
+
+HCL = [["H", 0.0, 0.0, 0.0], ["Cl", 0.0, 0.0, 1.274]]  # HCl, r_e = 1.2746 Å (NIST CCCBDB)
+
+
+def test_meta_lowdin_charges_are_not_used_with_an_ecp():
+    # PySCF 2.14's meta-Löwdin populations go wrong on ECP atoms: HCl in LANL2DZ (Cl with a 10-electron
+    # ECP) gives q(H) = -0.08, HI in def2-SVP q(H) = -0.62, while all-electron HCl (def2-SVP) gives +0.18
+    # and Mulliken's +0.22 / +0.07: H is the positive end (Pauling electronegativities H 2.20 < Cl 3.16;
+    # the HCl dipole, H+ Cl-, NIST CCCBDB). With an ECP the default population is Mulliken's, and an
+    # explicit meta_lowdin is refused rather than published.
+    qm = QuantumSCF("hcl", atoms=HCL, basis="lanl2dz", threads=1)
+    qm.initialize()
+    assert qm.port("charges_out").doc.startswith("mulliken")
+    q = qm.port_array("charges_out")
+    assert 0.05 < q[0] < 0.5 and q.sum() == pytest.approx(0.0, abs=1e-8)
+    with pytest.raises(msm.ConfigurationError, match=r"population='meta_lowdin'.*effective core potential.*Cl"):
+        QuantumSCF("hcl", atoms=HCL, basis="lanl2dz", population="meta_lowdin")
+    assert QuantumSCF("hcl", atoms=HCL, basis="def2-svp").port("charges_out").doc.startswith("meta-lowdin")
