@@ -30,7 +30,8 @@ def _direct(atoms, method, basis, charge=0, spin=0, xc=None, level=3):
 
 @pytest.mark.parametrize(("atoms", "method", "xc", "charge", "spin"), [
     (OH, "uhf", None, 0, 1),               # OH radical, doublet
-    (WATER_CATION, "uks", "b3lyp", 1, 1),  # hybrid DFT, open-shell cation
+    pytest.param(WATER_CATION, "uks", "b3lyp", 1, 1,  # hybrid DFT, open-shell cation (~3-5 s: grid)
+                 marks=pytest.mark.slow),
     (OH, "rhf", None, -1, 0),              # OH- anion
     (OH, "uhf", None, 1, 2),               # OH+ cation, triplet ground state (3Sigma-, like isoelectronic NH)
 ], ids=["OH-uhf", "H2O+-uks-b3lyp", "OH--rhf", "OH+-uhf-triplet"])
