@@ -121,3 +121,16 @@ def test_meta_lowdin_charges_are_not_used_with_an_ecp():
     with pytest.raises(msm.ConfigurationError, match=r"population='meta_lowdin'.*effective core potential.*Cl"):
         QuantumSCF("hcl", atoms=HCL, basis="lanl2dz", population="meta_lowdin")
     assert QuantumSCF("hcl", atoms=HCL, basis="def2-svp").port("charges_out").doc.startswith("meta-lowdin")
+
+
+def test_dispersion_correction_without_its_package_is_a_configuration_error():
+    # 'b3lyp-d3bj' is a functional PySCF knows, but its D3(BJ) term needs the optional pyscf-dispersion
+    # package: without it PySCF raised a bare RuntimeError inside initialize(); refused when built.
+    try:
+        import pyscf.dispersion  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("pyscf-dispersion is installed: the D3 term is available")
+    with pytest.raises(msm.ConfigurationError, match=r"xc='b3lyp-d3bj'.*d3bj.*pyscf-dispersion"):
+        QuantumSCF("qm", atoms=[["H", 0, 0, 0], ["H", 0, 0, 0.74]], method="rks", xc="b3lyp-d3bj")

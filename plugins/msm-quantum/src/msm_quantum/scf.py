@@ -278,6 +278,16 @@ class QuantumSCF(msm.Component):
             except Exception as exc:  # noqa: BLE001 - libxc raises KeyError/ValueError on unknown names
                 raise self._err("xc", f"PySCF/libxc does not know the functional {self.xc!r} "
                                 f"({type(exc).__name__}: {exc}); use e.g. 'lda', 'pbe', 'b3lyp', 'pbe0'") from None
+            from pyscf.dft import dft_parser
+
+            dispersion = dft_parser.parse_dft(self.xc)[2]
+            if dispersion:
+                try:
+                    import pyscf.dispersion  # noqa: F401 - optional PySCF extension with the D3/D4 terms
+                except ImportError:
+                    raise self._err("xc", f"xc={self.xc!r} adds the {dispersion} dispersion correction, which "
+                                    "needs the optional package pyscf-dispersion (not installed); install it or "
+                                    "drop the suffix") from None
 
     # -- ports ------------------------------------------------------------------------------
     @property
