@@ -13,8 +13,8 @@ import numpy as np
 
 from msmcore.settings import Converter, to_number
 
-__all__ = ["ANGSTROM_IN_BOHR", "ELEMENTS", "atom_list", "nuclear_charge", "read_xyz", "switch",
-           "radii_setting"]
+__all__ = ["ANGSTROM_IN_BOHR", "COINCIDENT_BOHR", "ELEMENTS", "atom_list", "closest_pair", "nuclear_charge",
+           "read_xyz", "switch", "radii_setting"]
 
 #: 1 Å in bohr: a0 = 0.529177210903 Å (CODATA 2018), the value PySCF 2.14 uses (``pyscf.lib.param.BOHR``).
 ANGSTROM_IN_BOHR = 1.0 / 0.529177210903
@@ -26,11 +26,24 @@ ELEMENTS = ("X H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn 
 _BY_LOWER = {s.lower(): s for s in ELEMENTS[1:]}
 
 
+#: Closest distance (bohr) two QM nuclei may have; nearer ones "coincide" (singular overlap, E_nuc -> inf).
+COINCIDENT_BOHR = 1e-3
+
+
 def _symbol(text: Any) -> str:
-    if not isinstance(text, str) or text.lower() not in _BY_LOWER:
-        raise ValueError(f"unknown element {text!r} (give a symbol such as 'H', 'O', 'Cl'; elements "
-                         f"H to Rn are known)")
-    return _BY_LOWER[text.lower()]
+    """Element symbol of ``text``: a symbol in any case, an atomic number (as some .xyz writers give),
+    or a numbered label such as ``'O1'``/``'Cl12'``."""
+    if isinstance(text, (int, np.integer)) and not isinstance(text, bool) and 0 < int(text) < len(ELEMENTS):
+        return ELEMENTS[int(text)]
+    if isinstance(text, str):
+        key = text.strip()
+        if key.isdigit() and 0 < int(key) < len(ELEMENTS):
+            return ELEMENTS[int(key)]
+        key = key.rstrip("0123456789").lower()
+        if key in _BY_LOWER:
+            return _BY_LOWER[key]
+    raise ValueError(f"unknown element {text!r} (give a symbol such as 'H', 'O', 'Cl', or an atomic number; "
+                     f"elements H to Rn are known; ghost atoms are not supported)")
 
 
 def nuclear_charge(symbol: str) -> int:
@@ -72,12 +85,17 @@ radii_setting = Converter("a radius >= 0 or a list of them", _radii)
 
 
 def read_xyz(path: str | Path) -> tuple[tuple[str, float, float, float], ...]:
-    """Atoms of an ``.xyz`` file: a count line, a comment line, then ``symbol x y z`` lines.
+    """Atoms of the first frame of an ``.xyz`` file: a count line, a comment line, then ``symbol x y z`` lines.
+
+    Symbols may be in any case, atomic numbers or numbered labels (``O1``);
+    columns after ``z`` and blank lines between the atom lines are ignored. What
+    follows the counted atoms must be blank or the count line of a next frame
+    (which is not read): another atom line means the count is wrong.
 
     Raises
     ------
     ValueError
-        The file is missing, malformed, or names an unknown element.
+        The file is missing, malformed, miscounted, or names an unknown element.
     """
     p = Path(path)
     try:
@@ -88,13 +106,34 @@ def read_xyz(path: str | Path) -> tuple[tuple[str, float, float, float], ...]:
         count = int(lines[0].split()[0])
     except (IndexError, ValueError):
         raise ValueError(f"xyz file '{p}': the first line must be the number of atoms") from None
-    rows = [line.split() for line in lines[2:2 + count]]
+    rows: list[list[str]] = []
+    i = 2
+    while len(rows) < count and i < len(lines):
+        if lines[i].strip():
+            rows.append(lines[i].split())
+        i += 1
     if len(rows) != count or any(len(r) < 4 for r in rows):
-        raise ValueError(f"xyz file '{p}': expected {count} lines 'symbol x y z' after the comment line")
+        raise ValueError(f"xyz file '{p}': expected {count} lines 'symbol x y z' after the comment line, "
+                         f"found {len(rows)}" + (" (one with fewer than 4 columns)" if len(rows) == count else ""))
+    rest = next((j for j in range(i, len(lines)) if lines[j].strip()), None)
+    if rest is not None and not (len(lines[rest].split()) == 1 and lines[rest].strip().isdigit()):
+        raise ValueError(f"xyz file '{p}': line {rest + 1} ({lines[rest].strip()[:40]!r}) follows the {count} atoms "
+                         f"of the count line but is not the count of a next frame: is the count ({count}) wrong?")
     try:
         return _atoms([[r[0], *r[1:4]] for r in rows])
     except ValueError as exc:
         raise ValueError(f"xyz file '{p}': {exc}") from None
+
+
+def closest_pair(coords: np.ndarray) -> tuple[int, int, float] | None:
+    """``(i, j, distance)`` of the two closest points of ``coords`` ``(n, 3)``, ``i < j``; ``None`` if ``n < 2``."""
+    n = coords.shape[0]
+    if n < 2:
+        return None
+    d = np.linalg.norm(coords[:, None, :] - coords[None, :, :], axis=2)
+    d[np.diag_indices(n)] = np.inf
+    i, j = np.unravel_index(int(np.argmin(d)), d.shape)
+    return int(min(i, j)), int(max(i, j)), float(d[i, j])
 
 
 def switch(r: np.ndarray, cutoff: float, width: float) -> tuple[np.ndarray, np.ndarray]:

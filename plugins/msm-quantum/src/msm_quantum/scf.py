@@ -10,7 +10,16 @@ from typing import Any
 import numpy as np
 
 import msmcore as msm
-from msm_quantum.geometry import ANGSTROM_IN_BOHR, atom_list, nuclear_charge, radii_setting, read_xyz, switch
+from msm_quantum.geometry import (
+    ANGSTROM_IN_BOHR,
+    COINCIDENT_BOHR,
+    atom_list,
+    closest_pair,
+    nuclear_charge,
+    radii_setting,
+    read_xyz,
+    switch,
+)
 
 __all__ = ["QuantumSCF"]
 
@@ -22,6 +31,8 @@ _DFT = ("rks", "uks")
 #: Port units: atomic units, energies per QM system ("molecule", 1/N_A mol; see msmcore.units).
 LENGTH, CHARGE, DIPOLE = "bohr", "e", "e*bohr"
 ENERGY, FORCE = "Eh/molecule", "Eh/bohr/molecule"
+#: Units shown for the length settings: those of the ``units`` setting.
+_LENGTHS = "angstrom|bohr"
 
 
 class QuantumSCF(msm.Component):
@@ -53,7 +64,8 @@ class QuantumSCF(msm.Component):
         hartree/bohr per QM system.
     charges_out
         Partial charges of the QM atoms, e: meta-Löwdin populations by default
-        (``population``), or Mulliken's.
+        (``population``), or Mulliken's (the default with an effective core potential,
+        on which PySCF's meta-Löwdin charges are wrong).
     dipole_out
         Dipole moment of the QM electrons and nuclei about the origin, e·bohr.
 
@@ -67,38 +79,53 @@ class QuantumSCF(msm.Component):
     """
 
     # -- the molecule -------------------------------------------------------------------
-    atoms = msm.Setting(atom_list, default=None, units="see units",
-                        doc="QM atoms as [symbol, x, y, z] (or give xyz)")
-    xyz = msm.Setting(str, default=None, doc="path of an .xyz file with the QM atoms (instead of atoms)")
-    units = msm.Setting(str, default="angstrom", choices=("angstrom", "bohr"),
-                        doc="units of the coordinates and of mm_radius, cutoff, switch_width")
-    charge = msm.Setting(int, default=0, units="e", doc="net charge of the QM region")
-    spin = msm.Setting(int, default=0, minimum=0, doc="2S = N_alpha - N_beta")
-    basis = msm.Setting(str, default="sto-3g", doc="basis set name known to PySCF, e.g. 'sto-3g', '6-31g*'")
-    cartesian = msm.Setting(bool, default=False, doc="Cartesian d, f functions (6d) instead of spherical (5d)")
+    atoms: msm.Setting[tuple[tuple[str, float, float, float], ...] | None] = msm.Setting(
+        atom_list, default=None, units=_LENGTHS, doc="QM atoms as [symbol, x, y, z] (or give xyz)")
+    xyz: msm.Setting[str | None] = msm.Setting(
+        str, default=None, doc="path of an .xyz file with the QM atoms (instead of atoms), in units")
+    units: msm.Setting[str] = msm.Setting(
+        str, default="angstrom", choices=("angstrom", "bohr"),
+        doc="units of the coordinates and of mm_radius, cutoff, switch_width")
+    charge: msm.Setting[int] = msm.Setting(int, default=0, units="e", doc="net charge of the QM region")
+    spin: msm.Setting[int] = msm.Setting(int, default=0, minimum=0, doc="2S = N_alpha - N_beta")
+    basis: msm.Setting[str] = msm.Setting(
+        str, default="sto-3g",
+        doc="basis set name known to PySCF, e.g. 'sto-3g', '6-31g*' (its ECP, if it has one, is used)")
+    cartesian: msm.Setting[bool] = msm.Setting(
+        bool, default=False, doc="Cartesian d, f functions (6d) instead of spherical (5d)")
     # -- the method ---------------------------------------------------------------------
-    method = msm.Setting(str, default="rhf", choices=METHODS, doc="restricted/unrestricted HF or Kohn-Sham")
-    xc = msm.Setting(str, default=None, doc="exchange-correlation functional for rks/uks, e.g. 'pbe', 'b3lyp'")
-    grid_level = msm.Setting(int, default=3, minimum=0, maximum=9, doc="DFT integration grid level")
-    conv_tol = msm.Setting(float, default=1e-10, minimum=1e-15, units="Eh", doc="SCF energy tolerance")
-    conv_tol_grad = msm.Setting(float, default=None, doc="SCF orbital-gradient tolerance (default sqrt(conv_tol))")
-    max_cycles = msm.Setting(int, default=100, minimum=1, doc="SCF iteration limit")
-    guess = msm.Setting(str, default="minao", choices=("minao", "atom", "huckel", "1e"),
-                        doc="initial guess of the first SCF (later ones start from the last density)")
-    population = msm.Setting(str, default="meta_lowdin", choices=("meta_lowdin", "mulliken"),
-                             doc="partial charges of charges_out")
-    threads = msm.Setting(int, default=0, minimum=0,
-                          doc="OpenMP threads of PySCF for this process (0: leave PySCF's setting)")
+    method: msm.Setting[str] = msm.Setting(
+        str, default="rhf", choices=METHODS, doc="restricted/unrestricted HF or Kohn-Sham")
+    xc: msm.Setting[str | None] = msm.Setting(
+        str, default=None, doc="exchange-correlation functional for rks/uks, e.g. 'pbe', 'b3lyp'")
+    grid_level: msm.Setting[int] = msm.Setting(
+        int, default=3, minimum=0, maximum=9, doc="DFT integration grid level")
+    conv_tol: msm.Setting[float] = msm.Setting(
+        float, default=1e-10, minimum=1e-15, units="Eh", doc="SCF energy tolerance")
+    conv_tol_grad: msm.Setting[float | None] = msm.Setting(
+        float, default=None, minimum=1e-12, doc="SCF orbital-gradient tolerance (default sqrt(conv_tol))")
+    max_cycles: msm.Setting[int] = msm.Setting(int, default=100, minimum=1, doc="SCF iteration limit")
+    guess: msm.Setting[str] = msm.Setting(
+        str, default="minao", choices=("minao", "atom", "huckel", "1e"),
+        doc="initial guess of the first SCF (later ones start from the last density)")
+    population: msm.Setting[str] = msm.Setting(
+        str, default="auto", choices=("auto", "meta_lowdin", "mulliken"),
+        doc="partial charges of charges_out (auto: meta_lowdin, mulliken with an ECP)")
+    threads: msm.Setting[int] = msm.Setting(
+        int, default=0, minimum=0, doc="OpenMP threads of PySCF for this process (0: leave PySCF's setting)")
     # -- embedding ----------------------------------------------------------------------
-    embedding = msm.Setting(str, default="none", choices=("none", "electrostatic"),
-                            doc="electrostatic: MM charges in the QM Hamiltonian")
-    mm_count = msm.Setting(int, default=0, minimum=0, doc="number of MM charges (embedding)")
-    mm_radius = msm.Setting(radii_setting, default=(0.0,), units="see units",
-                            doc="Gaussian radius of the MM charges, one or one per charge (0: point)")
-    cutoff = msm.Setting(float, default=0.0, minimum=0.0, units="see units",
-                         doc="MM charges beyond this distance from the QM centroid are switched off (0: none)")
-    switch_width = msm.Setting(float, default=0.0, minimum=0.0, units="see units",
-                               doc="width of the quintic switch ending at cutoff")
+    embedding: msm.Setting[str] = msm.Setting(
+        str, default="none", choices=("none", "electrostatic"), doc="electrostatic: MM charges in the QM Hamiltonian")
+    mm_count: msm.Setting[int] = msm.Setting(
+        int, default=0, minimum=0, doc="number of MM charges (embedding)")
+    mm_radius: msm.Setting[tuple[float, ...]] = msm.Setting(
+        radii_setting, default=(0.0,), units=_LENGTHS,
+        doc="Gaussian radius of the MM charges, one or one per charge (0: point)")
+    cutoff: msm.Setting[float] = msm.Setting(
+        float, default=0.0, minimum=0.0, units=_LENGTHS,
+        doc="MM charges beyond this distance from the QM centroid are switched off (0: none)")
+    switch_width: msm.Setting[float] = msm.Setting(
+        float, default=0.0, minimum=0.0, units=_LENGTHS, doc="width of the quintic switch ending at cutoff")
 
     state_attributes = ("_dm", "scf_info")
 
@@ -106,9 +133,13 @@ class QuantumSCF(msm.Component):
         super().__init__(name, **settings)
         self._symbols, self._coords0 = self._check_atoms()
         self._length = 1.0 if self.units == "bohr" else ANGSTROM_IN_BOHR
-        self._check_electrons()
-        self._radii, self._cutoff, self._width = self._check_embedding()
+        #: Effective core potentials, {element: basis name}, of elements whose basis is built for one (def2-*).
+        self._ecp: dict[str, str] = {}
+        self._core: dict[str, int] = {}
         self._check_pyscf_names()
+        self._check_electrons()
+        self._population = self._check_population()
+        self._radii, self._cutoff, self._width = self._check_embedding()
         self._mol: Any = None
         self._mf: Any = None
         self._grad: Any = None
@@ -133,15 +164,24 @@ class QuantumSCF(msm.Component):
             atoms = self.atoms
         else:
             try:
-                atoms = read_xyz(self.xyz)
+                atoms = read_xyz(str(self.xyz))
             except ValueError as exc:
                 raise self._err("xyz", str(exc)) from None
         scale = 1.0 if self.units == "bohr" else ANGSTROM_IN_BOHR
         coords = np.array([a[1:] for a in atoms], dtype=np.float64) * scale
+        pair = closest_pair(coords)
+        if pair is not None and pair[2] < COINCIDENT_BOHR:
+            raise self._err("atoms" if self.atoms is not None else "xyz", self._coincide_text(pair))
         return tuple(a[0] for a in atoms), coords
 
+    @staticmethod
+    def _coincide_text(pair: tuple[int, int, float]) -> str:
+        return (f"QM atoms {pair[0]} and {pair[1]} coincide (distance {pair[2]:.2e} bohr < {COINCIDENT_BOHR:g}): "
+                "two nuclei at one point have no finite energy; remove the duplicate atom")
+
     def _check_electrons(self) -> None:
-        electrons = sum(nuclear_charge(s) for s in self._symbols) - self.charge
+        # Electrons treated explicitly: an effective core potential replaces _core[element] of them.
+        electrons = sum(nuclear_charge(s) - self._core.get(s, 0) for s in self._symbols) - self.charge
         if electrons < 1:
             raise self._err("charge", f"charge={self.charge} leaves {electrons} electrons in the QM region")
         if self.spin > electrons or (electrons - self.spin) % 2:
@@ -155,6 +195,33 @@ class QuantumSCF(msm.Component):
         if self.method not in _DFT and self.xc is not None:
             raise self._err("xc", f"xc={self.xc!r} is a DFT functional, but method={self.method!r} is "
                             "Hartree-Fock; use method='rks' or 'uks', or leave xc unset")
+        # Pauli: each of the basis's spatial orbitals holds one alpha and one beta electron at most.
+        orbitals = self._build_mol(self._coords0).nao_nr()
+        alpha = (electrons + self.spin) // 2
+        if alpha > orbitals:
+            held = f"{electrons} electrons" if not self.spin else f"{alpha} alpha electrons"
+            raise self._err("charge" if not self.spin else "spin",
+                            f"{held} do not fit the {orbitals} spatial orbitals of basis {self.basis!r} "
+                            f"(at most {orbitals} electrons per spin; charge={self.charge}, spin={self.spin}, "
+                            f"{electrons} electrons); check charge and spin, or use a larger basis")
+
+    def _check_population(self) -> str:
+        # PySCF 2.14's meta-Löwdin populations go wrong on ECP atoms (HCl/LANL2DZ: q(H) = -0.08 against
+        # +0.18 all-electron; HI/def2-SVP: q(H) = -0.62): Mulliken's there (tests/test_review_inputs.py).
+        if not self._ecp:
+            return "meta_lowdin" if self.population == "auto" else self.population
+        if self.population == "meta_lowdin":
+            raise self._err("population", f"population='meta_lowdin' gives wrong charges on atoms with an "
+                            f"effective core potential ({', '.join(sorted(self._ecp))} in basis {self.basis!r}; "
+                            "e.g. the wrong sign on H in HCl/lanl2dz); use population='mulliken' (or 'auto')")
+        return "mulliken"
+
+    def _build_mol(self, coords: np.ndarray) -> Any:
+        from pyscf import gto
+
+        return gto.M(atom=[(s, tuple(c)) for s, c in zip(self._symbols, coords, strict=True)], unit="Bohr",
+                     basis=self.basis, ecp=self._ecp or None, charge=self.charge, spin=self.spin,
+                     cart=self.cartesian, verbose=0)
 
     def _check_embedding(self) -> tuple[np.ndarray, float, float]:
         n = self.mm_count
@@ -192,6 +259,17 @@ class QuantumSCF(msm.Component):
                                 "'cc-pvdz'") from None
             if not shells:
                 raise self._err("basis", f"basis {self.basis!r} has no functions for {element}")
+            # A basis built for an effective core potential (def2-* beyond Kr, lanl2dz, ...) is meaningless
+            # without it: PySCF applies an ECP only when asked, so ask for the basis's own one.
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    ecp = pyscf_basis.load_ecp(self.basis, element)
+            except Exception:  # noqa: BLE001 - no ECP under this name for this element
+                ecp = None
+            if ecp:
+                self._ecp[element] = self.basis
+                self._core[element] = int(ecp[0])
         if self.xc is not None:
             from pyscf.dft import libxc
 
@@ -200,6 +278,16 @@ class QuantumSCF(msm.Component):
             except Exception as exc:  # noqa: BLE001 - libxc raises KeyError/ValueError on unknown names
                 raise self._err("xc", f"PySCF/libxc does not know the functional {self.xc!r} "
                                 f"({type(exc).__name__}: {exc}); use e.g. 'lda', 'pbe', 'b3lyp', 'pbe0'") from None
+            from pyscf.dft import dft_parser
+
+            dispersion = dft_parser.parse_dft(self.xc)[2]
+            if dispersion:
+                try:
+                    import pyscf.dispersion  # noqa: F401 - optional PySCF extension with the D3/D4 terms
+                except ImportError:
+                    raise self._err("xc", f"xc={self.xc!r} adds the {dispersion} dispersion correction, which "
+                                    "needs the optional package pyscf-dispersion (not installed); install it or "
+                                    "drop the suffix") from None
 
     # -- ports ------------------------------------------------------------------------------
     @property
@@ -214,14 +302,15 @@ class QuantumSCF(msm.Component):
 
     def declare_ports(self) -> list[msm.Port]:
         """QM positions in (and MM sites with embedding); energy, forces, charges, dipole out."""
-        n, xyz = self.n_qm, {"components": 3, "value_names": ("x", "y", "z"), "value_dim": "xyz"}
+        n = self.n_qm
+        xyz: dict[str, Any] = {"components": 3, "value_names": ("x", "y", "z"), "value_dim": "xyz"}
         ports = [
             msm.Port.input("positions_in", n, required=False, units=LENGTH, **xyz,
                            doc="QM atom positions (initial geometry until received)"),
             msm.Port.output("energy_out", 1, units=ENERGY, doc="total (embedded) SCF energy"),
             msm.Port.output("forces_out", n, units=FORCE, **xyz, doc="forces on the QM atoms"),
             msm.Port.output("charges_out", n, units=CHARGE,
-                            doc=f"{self.population.replace('_', '-')} partial charges of the QM atoms"),
+                            doc=f"{self._population.replace('_', '-')} partial charges of the QM atoms"),
             msm.Port.output("dipole_out", 3, units=DIPOLE, doc="dipole moment of the QM region about the origin"),
         ]
         if self.embedding == "electrostatic":
@@ -251,11 +340,7 @@ class QuantumSCF(msm.Component):
                 logger.info("component '%s' (quantum.scf): the SCF runs on one rank; %d rank(s) idle - place it "
                             "on a single rank (ranks=...)", self.name, self.comm.Get_size() - 1)
             return
-        from pyscf import gto
-
-        self._mol = gto.M(atom=[(s, tuple(c)) for s, c in zip(self._symbols, self._coords0, strict=True)],
-                          unit="Bohr", basis=self.basis, charge=self.charge, spin=self.spin,
-                          cart=self.cartesian, verbose=0)
+        self._mol = self._build_mol(self._coords0)
         self._mf = self._make_scf(self._mol)
         self._pre_orth = None
         self._grad = self._mf.nuc_grad_method()
@@ -278,6 +363,9 @@ class QuantumSCF(msm.Component):
         mf.max_cycle = self.max_cycles
         mf.init_guess = self.guess
         mf.verbose = 0
+        # No PySCF checkpoint file: PySCF writes one (HDF5, in $TMPDIR) every SCF cycle by default, which
+        # costs more than a small molecule's cycle; the density matrix is this component's state instead.
+        mf.chkfile = None
         return mf
 
     def advance(self, t_end: float) -> None:
@@ -285,6 +373,29 @@ class QuantumSCF(msm.Component):
         if not self._idle:
             self.compute(t_end)
         self.t = t_end
+
+    def restore_state(self, state: Any) -> None:
+        """Resume from a snapshot of :meth:`save_state`; the saved density matrix must fit this basis and method.
+
+        Raises
+        ------
+        ConfigurationError
+            The snapshot's density matrix is not ``(nao, nao)`` (restricted) or
+            ``(2, nao, nao)`` (unrestricted) for this component's basis and method:
+            it was saved by a differently configured component.
+        """
+        super().restore_state(state)
+        if self._dm is None or self._idle:
+            return
+        nao = (self._mol if self._mol is not None else self._build_mol(self._coords0)).nao_nr()
+        expected = (nao, nao) if self.method in ("rhf", "rks") else (2, nao, nao)
+        if np.shape(self._dm) != expected:
+            shape = np.shape(self._dm)
+            self._dm = None
+            raise msm.ConfigurationError(
+                f"component '{self.name}' (quantum.scf): the snapshot's density matrix has shape {shape}, but "
+                f"{self.method} in basis {self.basis!r} ({nao} functions) needs {expected}: the snapshot comes "
+                "from a component with another basis, method or molecule", component=self.name)
 
     def finalize(self) -> None:
         """Release the PySCF objects; the port arrays stay readable."""
@@ -314,6 +425,10 @@ class QuantumSCF(msm.Component):
             lib.num_threads(self.threads)
         mol, mf = self._mol, self._mf
         coords = self._finite("positions_in").reshape(self.n_qm, 3)
+        pair = closest_pair(coords)
+        if pair is not None and pair[2] < COINCIDENT_BOHR:
+            raise msm.CouplingError(f"component '{self.name}' (quantum.scf): input 'positions_in' at t={t:g}: "
+                                    + self._coincide_text(pair), component=self.name)
         mol.set_geom_(coords.copy(), unit="Bohr")
         mf.reset(mol)
         sites = self._sites(coords) if self.embedding == "electrostatic" else None
@@ -356,7 +471,7 @@ class QuantumSCF(msm.Component):
         from pyscf.scf import hf
 
         s = mf.get_ovlp(mol)
-        if self.population == "mulliken":
+        if self._population == "mulliken":
             return np.asarray(hf.mulliken_pop(mol, dm, s=s, verbose=0)[1])
         # hf.mulliken_meta, with the atom-local pre-orthogonalisation (a projection on PySCF's ANO basis,
         # independent of the geometry) computed once in initialize() instead of re-reading the ANO file.
