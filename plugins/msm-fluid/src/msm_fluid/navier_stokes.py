@@ -382,7 +382,17 @@ class NavierStokes(msm.Component):
         self.newton_iterations += its
         self._check(reason, what, self.t + dt)
         self._solved = True
-        self._update_outputs(phys)
+        self._update_outputs(phys, self._inflow_rate(self.t + dt, dt))
+
+    def _inflow_rate(self, t: float, dt: float) -> np.ndarray | None:
+        """``du/dt`` of the inflow at the owned left-edge nodes at ``t`` (central, over ``dt``)."""
+        if not (self.bc.inflow and self._owned[0][0] == 0):
+            return None
+        (j0, j1) = self._owned[1]
+        y = self._coords["y"][j0:j1]
+        x0 = np.full(y.shape, self._coords["x"][0])
+        f = self._funcs["inflow"]
+        return (np.asarray(f(x0, y, t + 0.5 * dt), float) - np.asarray(f(x0, y, t - 0.5 * dt), float)) / dt
 
     def _set_tolerance(self, phys: Physics) -> None:
         """Absolute Newton tolerance: ``snes_rtol`` times the residual of the fluid at rest."""
@@ -424,8 +434,12 @@ class NavierStokes(msm.Component):
             f"({names.get(reason, reason)}); try a smaller 'continuation_factor' or 'continuation_start', "
             "more nodes, mode='transient', or other solver options in 'petsc_options'")
 
-    def _update_outputs(self, phys: Physics | None = None) -> None:
-        """Velocity, vorticity, stream function and pressure from the solution (collective)."""
+    def _update_outputs(self, phys: Physics | None = None, inflow_rate: np.ndarray | None = None) -> None:
+        """Velocity, vorticity, stream function and pressure from the solution (collective).
+
+        ``inflow_rate``: ``du/dt`` at the inflow nodes (transient steps), part of the
+        pressure's Neumann data there; ``None``: 0 (steady, or the initial state).
+        """
         solver = self._ensure_solver()
         phys = phys or self._physics(self.t)
         E = solver.extended_solution()
@@ -436,7 +450,7 @@ class NavierStokes(msm.Component):
         assert self._pressure is not None
         V = solver.extended_of(vel)
         reason = self._pressure.solve(E, V, solver.extended_force(), self.density, self.viscosity,
-                                      self._out["pressure_out"])
+                                      self._out["pressure_out"], inflow_rate)
         if reason < 0:
             raise msm.ConvergenceError(f"component '{self.name}': the pressure solve at t={self.t:g} "
                                        f"did not converge (KSP reason {reason}); try a smaller 'pressure_rtol'")
