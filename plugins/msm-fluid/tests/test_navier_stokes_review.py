@@ -263,3 +263,26 @@ def test_cavity_re400_against_ghia() -> None:
     assert abs(xc - GHIA_VORTEX400[1]) < 0.008 and abs(yc - GHIA_VORTEX400[2]) < 0.008
     for run in runs.values():
         run.finalize()
+
+
+def test_force_from_another_mesh_is_refused_on_connect() -> None:
+    c = msm.Coupling()
+    c.add("a", "fluid.navier_stokes", nodes=(9, 9), viscosity=0.1, wall_velocity={"top": 1.0})
+    c.add("b", "fluid.navier_stokes", nodes=(9, 9), size=(2.0, 1.0), viscosity=0.1)
+    with pytest.raises(msm.CouplingError, match="different meshes"):
+        c.connect("a.velocity_out", "b.force_in")
+
+
+def test_poiseuille_off_the_origin_has_the_textbook_pressure_gradient() -> None:
+    # White, Viscous Fluid Flow, section 3-3.3: dp/dx = -12 mu U_mean / H^2 for u = 6 U_mean s (1 - s),
+    # s = (y - y0) / H; the cubic psi is exact on the grid (see test_navier_stokes_exact), asserted 1e-7.
+    mu, rho, H, L, Um, y0 = 1e-3, 1000.0, 0.02, 0.1, 0.01, -0.05
+    c = solved(nodes=(13, 9), size=(L, H), origin=(0.3, y0), density=rho, viscosity=mu,
+               boundary={"left": "inflow", "right": "outflow"}, inflow="6*Um*(y - y0)*(H - (y - y0))/H**2",
+               constants={"Um": Um, "H": H, "y0": y0}, snes_rtol=1e-12, pressure_rtol=1e-13)
+    X, _ = xy(c)
+    G = 12 * mu * Um / H**2
+    p = c.port_array("pressure_out")
+    np.testing.assert_allclose(p, G * (0.3 + L - X), rtol=0, atol=1e-7 * G * L)
+    assert c.port_array("streamfunction_out")[0, -1] == pytest.approx(Um * H, rel=1e-12)  # the flow rate
+    c.finalize()
