@@ -286,3 +286,14 @@ def test_poiseuille_off_the_origin_has_the_textbook_pressure_gradient() -> None:
     np.testing.assert_allclose(p, G * (0.3 + L - X), rtol=0, atol=1e-7 * G * L)
     assert c.port_array("streamfunction_out")[0, -1] == pytest.approx(Um * H, rel=1e-12)  # the flow rate
     c.finalize()
+
+
+def test_wide_cavity_equals_the_rotated_tall_one() -> None:
+    # 2:1 box, lid on top, against the 1:2 box with the lid on the left (rotated by 90 degrees):
+    # the same discrete equations, so equal to the Newton tolerance (asserted 1e-7).
+    wide = solved(nodes=(25, 13), size=(2.0, 1.0), viscosity=0.01, wall_velocity={"top": 1.0})
+    tall = solved(nodes=(13, 25), size=(1.0, 2.0), viscosity=0.01, wall_velocity={"left": 1.0})
+    for port in PORTS:
+        np.testing.assert_allclose(tall.port_array(port), _rotate(wide, port, 1), rtol=0, atol=1e-7, err_msg=port)
+    wide.finalize()
+    tall.finalize()
