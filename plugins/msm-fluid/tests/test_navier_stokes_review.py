@@ -291,8 +291,8 @@ def test_poiseuille_off_the_origin_has_the_textbook_pressure_gradient() -> None:
 def test_wide_cavity_equals_the_rotated_tall_one() -> None:
     # 2:1 box, lid on top, against the 1:2 box with the lid on the left (rotated by 90 degrees):
     # the same discrete equations, so equal to the Newton tolerance (asserted 1e-7).
-    wide = solved(nodes=(25, 13), size=(2.0, 1.0), viscosity=0.01, wall_velocity={"top": 1.0})
-    tall = solved(nodes=(13, 25), size=(1.0, 2.0), viscosity=0.01, wall_velocity={"left": 1.0})
+    wide = solved(nodes=(25, 13), size=(2.0, 1.0), viscosity=0.01, wall_velocity={"top": 1.0}, snes_rtol=1e-11)
+    tall = solved(nodes=(13, 25), size=(1.0, 2.0), viscosity=0.01, wall_velocity={"left": 1.0}, snes_rtol=1e-11)
     for port in PORTS:
         np.testing.assert_allclose(tall.port_array(port), _rotate(wide, port, 1), rtol=0, atol=1e-7, err_msg=port)
     wide.finalize()
