@@ -16,7 +16,7 @@ from msm_fluid._expr import bind_function, constants_mapping, space_time_functio
 from msm_fluid.navier_stokes_bc import EDGE_NAMES, Boundaries, parse_boundaries
 from msm_fluid.navier_stokes_discrete import Physics
 from msm_fluid.navier_stokes_pressure import PressureSolver
-from msm_fluid.navier_stokes_solver import StreamVorticitySolver
+from msm_fluid.navier_stokes_solver import OptionsError, StreamVorticitySolver
 from msmcore.settings import Converter, to_integer, to_number, to_positive
 
 __all__ = ["NavierStokes"]
@@ -220,6 +220,9 @@ class NavierStokes(msm.Component):
         try:
             solver = StreamVorticitySolver(self.nodes, self.spacing, self.bc, self.comm, prefix,
                                            self.petsc_options, self.snes_rtol, 1e-50, self.jacobian)
+        except OptionsError as exc:
+            raise msm.ConfigurationError(f"component '{self.name}': {exc}; check the setting 'petsc_options' "
+                                         f"{self.petsc_options}") from None
         except (PETSc.Error, ValueError) as exc:
             why = f"PETSc error {exc.ierr}" if isinstance(exc, PETSc.Error) else str(exc)
             raise msm.ConfigurationError(
@@ -295,6 +298,7 @@ class NavierStokes(msm.Component):
         solver = self._ensure_solver()
         (j0, j1) = self._owned[1]
         y = self._coords["y"]
+        self._check_force(solver)
         phys = Physics(nu=factor * self.viscosity / self.density, rho=self.density, wall=self._wall.copy(),
                        curl=solver.force_curl())
         if self.bc.inflow:
@@ -308,6 +312,17 @@ class NavierStokes(msm.Component):
                 raise msm.ConfigurationError(f"component '{self.name}': setting 'inflow' is not finite at t={t:g}")
             phys.psi_top, phys.psi_in, phys.omega_in, phys.u_in = float(psi[-1]), psi[j0:j1], -dudy[j0:j1], u[j0:j1]
         return phys
+
+    def _check_force(self, solver: StreamVorticitySolver) -> None:
+        """A non-finite ``force_in`` on any rank is a :class:`~msmcore.CouplingError` (collective)."""
+        bad = np.argwhere(~np.isfinite(solver.force))
+        (i0, _), (j0, _) = self._owned
+        where = f"node {(int(bad[0][0]) + i0, int(bad[0][1]) + j0)}" if bad.size else ""
+        if solver.comm.getSize() > 1:
+            where = next((w for w in solver.comm.tompi4py().allgather(where) if w), "")
+        if where:
+            raise msm.CouplingError(f"component '{self.name}': port 'force_in' is not finite at {where} "
+                                    f"(and {max(len(bad) - 1, 0)} more values on this rank)")
 
     def _reynolds(self, phys: Physics) -> float:
         speed = max(float(np.max(np.abs(phys.wall))), float(np.max(np.abs(phys.u_in), initial=0.0)))
@@ -337,11 +352,13 @@ class NavierStokes(msm.Component):
                 factors.append(re_number / r)
                 r *= self.continuation_factor
             factors.append(1.0)
-            reason, its, reached = solver.continuation(lambda f: self._physics(t_end, f), factors)
+            reason, its, reached = self._solve(
+                lambda: solver.continuation(lambda f: self._physics(t_end, f), factors),
+                f"continuation to Re={re_number:.4g}", t_end)
             what = f"continuation to Re={re_number:.4g} (reached viscosity x {reached:.4g})"
         else:
-            reason, its = solver.solve(phys)
             what = f"steady solve (Re={re_number:.4g})"
+            reason, its = self._solve(lambda: solver.solve(phys), what, t_end)
         self.newton_iterations = its
         self._check(reason, what, t_end)
         self._solved = True
@@ -360,11 +377,22 @@ class NavierStokes(msm.Component):
         phys.omega_old = solver.solution[..., 1].copy()
         phys.n_old = solver.operator(self._physics(self.t)) if theta < 1.0 else np.zeros(solver.local_shape)
         self._set_tolerance(phys)
-        reason, its = solver.solve(phys)
+        what = f"time step {self.t:g} -> {self.t + dt:g}"
+        reason, its = self._solve(lambda: solver.solve(phys), what, self.t + dt)
         self.newton_iterations += its
-        self._check(reason, f"time step {self.t:g} -> {self.t + dt:g}", self.t + dt)
+        self._check(reason, what, self.t + dt)
         self._solved = True
-        self._update_outputs(phys)
+        self._update_outputs(phys, self._inflow_rate(self.t + dt, dt))
+
+    def _inflow_rate(self, t: float, dt: float) -> np.ndarray | None:
+        """``du/dt`` of the inflow at the owned left-edge nodes at ``t`` (central, over ``dt``)."""
+        if not (self.bc.inflow and self._owned[0][0] == 0):
+            return None
+        (j0, j1) = self._owned[1]
+        y = self._coords["y"][j0:j1]
+        x0 = np.full(y.shape, self._coords["x"][0])
+        f = self._funcs["inflow"]
+        return (np.asarray(f(x0, y, t + 0.5 * dt), float) - np.asarray(f(x0, y, t - 0.5 * dt), float)) / dt
 
     def _set_tolerance(self, phys: Physics) -> None:
         """Absolute Newton tolerance: ``snes_rtol`` times the residual of the fluid at rest."""
@@ -381,6 +409,22 @@ class NavierStokes(msm.Component):
         solver.x.stateIncrease()
         solver.snes.setTolerances(rtol=self.snes_rtol, atol=max(self.snes_rtol * scale, 1e-300))
 
+    def _solve(self, run: Any, what: str, t: float) -> Any:
+        """``run()`` (a Newton solve); a PETSc error there and unused ``petsc_options`` are reported."""
+        solver = self._ensure_solver()
+        try:
+            out = run()
+        except PETSc.Error as exc:
+            raise msm.ConvergenceError(
+                f"component '{self.name}': PETSc error {exc.ierr} in the {what} at t={t:g}; check the "
+                f"setting 'petsc_options' {self.petsc_options}") from None
+        unused = solver.unused_options()
+        if unused:
+            raise msm.ConfigurationError(
+                f"component '{self.name}': setting 'petsc_options' names options PETSc has not used: "
+                f"{unused} (misspelt, or not for this solver)")
+        return out
+
     def _check(self, reason: int, what: str, t: float) -> None:
         if reason > 0:
             return
@@ -390,8 +434,12 @@ class NavierStokes(msm.Component):
             f"({names.get(reason, reason)}); try a smaller 'continuation_factor' or 'continuation_start', "
             "more nodes, mode='transient', or other solver options in 'petsc_options'")
 
-    def _update_outputs(self, phys: Physics | None = None) -> None:
-        """Velocity, vorticity, stream function and pressure from the solution (collective)."""
+    def _update_outputs(self, phys: Physics | None = None, inflow_rate: np.ndarray | None = None) -> None:
+        """Velocity, vorticity, stream function and pressure from the solution (collective).
+
+        ``inflow_rate``: ``du/dt`` at the inflow nodes (transient steps), part of the
+        pressure's Neumann data there; ``None``: 0 (steady, or the initial state).
+        """
         solver = self._ensure_solver()
         phys = phys or self._physics(self.t)
         E = solver.extended_solution()
@@ -402,7 +450,7 @@ class NavierStokes(msm.Component):
         assert self._pressure is not None
         V = solver.extended_of(vel)
         reason = self._pressure.solve(E, V, solver.extended_force(), self.density, self.viscosity,
-                                      self._out["pressure_out"])
+                                      self._out["pressure_out"], inflow_rate)
         if reason < 0:
             raise msm.ConvergenceError(f"component '{self.name}': the pressure solve at t={self.t:g} "
                                        f"did not converge (KSP reason {reason}); try a smaller 'pressure_rtol'")

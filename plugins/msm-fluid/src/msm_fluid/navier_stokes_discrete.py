@@ -22,12 +22,18 @@ sign of the wall's orientation)::
     omega_w = -(8 psi_1 - psi_2 - 7 psi_w - 6 h psi_s) / (2 h^2)
 
 Rows are scaled like PETSc's ``ex19`` (multiplied by ``hx hy``; the vorticity
-rows divided by ``nu``). The functions here work on the *extended* owned box
+rows divided by ``nu``), and every stream-function row is divided by ``L^2``
+(``L`` the larger side, :func:`psi_row_scale`): then every row has the units
+of a vorticity (1/s), so the residual of a run at ``(rho, U, L, mu)`` is
+``U / L`` times that of the same Reynolds number in a unit box, and Newton's
+iterates, line search and tolerance are the same in scaled units. The functions here work on the *extended* owned box
 ``E`` of shape ``(lnx + 4, lny + 4, 2)``: the owned nodes plus two layers of
 neighbours (ghosts from the DMDA, zeros outside the domain), so the same code
 evaluates each rank's rows under MPI. Boundary rows are described in
 :mod:`msm_fluid.navier_stokes_bc`; a corner node takes the rows of its
-bottom/top edge.
+bottom/top edge, plus the tangential speed of a left/right *wall* (its ``v``, and
+Jensen's ``3 psi_s / h`` in the vorticity), so that the corners of a lid on any
+wall are the rotated ones of a top lid.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ import numpy as np
 
 from msm_fluid.navier_stokes_bc import Boundaries
 
-__all__ = ["Layout", "Physics", "curl", "interior_operator", "residual", "velocity"]
+__all__ = ["Layout", "Physics", "curl", "interior_operator", "psi_row_scale", "residual", "velocity"]
 
 _C = slice(2, -2)
 _P = slice(3, -1)
@@ -122,6 +128,12 @@ def _psi_value(edge: str, layout: Layout, phys: Physics) -> float:
     return phys.psi_top if edge == "top" else 0.0
 
 
+def psi_row_scale(layout: Layout) -> float:
+    """``1 / L^2`` (``L``: the larger side): the factor of every stream-function row."""
+    (nx, ny), (hx, hy) = layout.nodes, layout.spacing
+    return 1.0 / max((nx - 1) * hx, (ny - 1) * hy) ** 2
+
+
 def residual(E: np.ndarray, F: np.ndarray, layout: Layout, phys: Physics) -> None:
     """Write the residual at the owned nodes into ``F`` (shape ``(lnx, lny, 2)``)."""
     hx, hy = layout.spacing
@@ -165,6 +177,14 @@ def residual(E: np.ndarray, F: np.ndarray, layout: Layout, phys: Physics) -> Non
         col[:, 0] = psi[_C, w] - _psi_value(edge, layout, phys)
         col[:, 1] = om[_C, w] - (_jensen(psi[_C, w], psi[_C, one], psi[_C, two], hy, psi_s)
                                  if kind == "wall" else 0.0)
+    # a corner of a vertical wall: its speed adds Jensen's 3 psi_s / h (psi is constant along both
+    # edges), so a lid on any wall gives the rotated fields of the top lid, corners included
+    for edge, i, psi_s in (("left", 0, -wall[0]), ("right", -1, wall[1])):
+        if layout.on(edge) and kinds[edge] == "wall":
+            for corner, j in (("bottom", 0), ("top", -1)):
+                if layout.on(corner):
+                    F[i, j, 1] -= 3.0 * psi_s / hx
+    F[..., 0] *= psi_row_scale(layout)
 
 
 def velocity(E: np.ndarray, out: np.ndarray, layout: Layout, phys: Physics) -> None:
@@ -198,3 +218,8 @@ def velocity(E: np.ndarray, out: np.ndarray, layout: Layout, phys: Physics) -> N
         out[:, -1, 0] = (wall[3] if kinds["top"] == "wall" else
                          (3.0 * psi[_C, -3] - 4.0 * psi[_C, -4] + psi[_C, -5]) / (2.0 * hy))
         out[:, -1, 1] = 0.0
+    for edge, i, speed in (("left", 0, wall[0]), ("right", -1, wall[1])):  # a corner moves with both walls
+        if layout.on(edge) and kinds[edge] == "wall":
+            for corner, j in (("bottom", 0), ("top", -1)):
+                if layout.on(corner):
+                    out[i, j, 1] = speed

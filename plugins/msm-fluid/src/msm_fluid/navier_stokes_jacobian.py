@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from petsc4py import PETSc
 
-from msm_fluid.navier_stokes_discrete import Layout, Physics
+from msm_fluid.navier_stokes_discrete import Layout, Physics, psi_row_scale
 
 __all__ = ["JacobianAssembler"]
 
@@ -81,6 +81,7 @@ class JacobianAssembler:
             cols[:, :, 1, k] = self._loc(di, dj, dof)
             vals[:, :, 1, k] = val
         self._boundary_rows(cols, vals)
+        vals[:, :, 0, :] *= psi_row_scale(lay)
         J.zeroEntries()
         rows = np.stack(diag, axis=-1)
         J.setValuesLocalRCV(rows.reshape(-1, 1), np.ascontiguousarray(cols.reshape(-1, _K)),

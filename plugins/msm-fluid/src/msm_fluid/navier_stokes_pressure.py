@@ -7,9 +7,9 @@ Taking the divergence of the momentum equation (``div u = 0``) gives
     \\nabla^2 p = 2 \\rho (u_x v_y - u_y v_x) + \\nabla \\cdot f ,
 
 with the Neumann data of the momentum equation itself on every edge,
-``dp/dn = n . G``, ``G = -rho (u.grad) u + mu (-omega_y, omega_x) + f``
-(``mu lap u = mu (-omega_y, omega_x)`` in 2D; ``-rho du/dt . n`` vanishes on
-walls, and a time-dependent inflow's is left out). An outflow edge holds
+``dp/dn = n . G``, ``G = -rho du/dt - rho (u.grad) u + mu (-omega_y, omega_x) + f``
+(``mu lap u = mu (-omega_y, omega_x)`` in 2D; ``du/dt . n`` vanishes on
+walls, and a time-dependent inflow's is given by the caller). An outflow edge holds
 ``p = 0``; with none, ``p`` is fixed by a zero mean over the nodes.
 Derivatives are central inside and second-order one-sided on the edges,
 where continuity replaces the normal derivative of the normal velocity.
@@ -135,11 +135,12 @@ class PressureSolver:
         return A
 
     def solve(self, E: np.ndarray, V: np.ndarray, EF: np.ndarray, rho: float, mu: float,
-              out: np.ndarray) -> int:
+              out: np.ndarray, inflow_rate: np.ndarray | None = None) -> int:
         """Pressure at the owned nodes into ``out``; returns the KSP's converged reason (collective).
 
         ``E``, ``V`` and ``EF`` are the extended boxes of the solution (psi, omega),
-        of the velocity and of the force.
+        of the velocity and of the force; ``inflow_rate`` the ``du/dt`` of a
+        (left-edge) inflow at this rank's left-edge nodes (``None``: 0).
         """
         lay = self.layout
         hx, hy = lay.spacing
@@ -153,6 +154,8 @@ class PressureSolver:
         # (u_x = -v_y on left/right, v_y = -u_x on bottom/top): derivatives along the edge only
         gx = -rho * (uc * -vy + vc * uy) - mu * derivative(om, 1, lay) + fx
         gy = -rho * (uc * vx + vc * -ux) + mu * derivative(om, 0, lay) + fy
+        if inflow_rate is not None and lay.on("left"):
+            gx[0] -= rho * inflow_rate
         rhs = s.copy()
         if lay.on("left"):
             rhs[0] += 2.0 * gx[0] / hx

@@ -26,9 +26,13 @@ from msm_fluid.navier_stokes_bc import Boundaries
 from msm_fluid.navier_stokes_discrete import Layout, Physics, curl, interior_operator, residual, velocity
 from msm_fluid.navier_stokes_jacobian import JacobianAssembler
 
-__all__ = ["StreamVorticitySolver", "default_options"]
+__all__ = ["OptionsError", "StreamVorticitySolver", "default_options"]
 
 logger = logging.getLogger(__name__)
+
+
+class OptionsError(ValueError):
+    """PETSc rejected the solver options (a value of the wrong type, an unknown solver type)."""
 
 
 def default_options(nprocs: int) -> dict[str, str]:
@@ -138,12 +142,22 @@ class StreamVorticitySolver:
         self.snes.setTolerances(rtol=snes_rtol, atol=snes_atol)
         db = PETSc.Options()
         self._set: list[str] = []
+        self.user_options = [prefix + key.lstrip("-") for key in options]
         for key, value in {**default_options(self.comm.getSize()), **dict(options)}.items():
             name = prefix + key.lstrip("-")
             if not db.hasName(name):
                 db.setValue(name, value)
                 self._set.append(name)
-        self.snes.setFromOptions()
+        try:
+            self.snes.setFromOptions()
+        except PETSc.Error as exc:
+            self.destroy()
+            raise OptionsError(f"PETSc rejects the solver options (PETSc error {exc.ierr})") from None
+
+    def unused_options(self) -> list[str]:
+        """The caller's options (full names) that PETSc has not read (misspelt or not applicable)."""
+        db = PETSc.Options()
+        return [name for name in self.user_options if not db.used(name)]
 
     def _wrap(self, array: np.ndarray) -> PETSc.Vec:
         return PETSc.Vec().createWithArray(array.reshape(-1), size=(array.size, self._global_size),
