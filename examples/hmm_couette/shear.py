@@ -59,6 +59,8 @@ class ShearCell(msm.Component):
     equilibrate = msm.Setting(int, default=2000, minimum=0, doc="MD steps at rest in initialize (half melting)")
     spinup = msm.Setting(float, default=2.0, minimum=0.0, units="tau",
                          doc="start of each evaluation not averaged (the shear flow develops)")
+    correct_above = msm.Setting(float, default=0.2, minimum=0.0, units="1/tau",
+                                doc="smallest rate whose slab speed is corrected to the measured slope")
     seed = msm.Setting(int, default=1, minimum=0)
     threads = msm.Setting(int, default=1, minimum=1, doc="OpenMM CPU threads")
 
@@ -69,7 +71,12 @@ class ShearCell(msm.Component):
                 f"component '{self.name}' (ShearCell): n_bins={self.n_bins} must be even (the constraint "
                 "slabs 0 and n_bins/2 are half a box apart)")
         m = self.n_bins // 2
-        self.md = LJFluid(f"{self.name}.md", density=self.density, temperature=self.temperature,
+        # md.lj's rescaling thermostat sets the kinetic energy relative to the n_bins slab means
+        # per N particles; the slab means' own thermal motion (3 degrees of freedom per slab) is
+        # left to itself, so the true temperature is target * N / (N - n_bins): aim below.
+        n_atoms = 4 * int(np.prod(self.cells))
+        target = self.temperature * (n_atoms - self.n_bins) / n_atoms
+        self.md = LJFluid(f"{self.name}.md", density=self.density, temperature=target,
                           cells=tuple(self.cells), n_bins=self.n_bins, constraint_bins=(0, m), dt=self.dt,
                           equilibrate=self.equilibrate, seed=self.seed, threads=self.threads, **_MD_SETTINGS)
         self._up, self._down = np.arange(1, m), np.arange(m + 1, 2 * m)  # sheared at +gdot, -gdot
@@ -106,16 +113,22 @@ class ShearCell(msm.Component):
         self.md.receive("velocity_in")
 
     def advance(self, t_end: float) -> None:
-        """Spin up at the nominal slab speed, correct it to the measured rate, then average."""
+        """Spin up at the nominal slab speed, correct it to the measured rate, then average.
+
+        The correction uses the slope over the second half of the spin-up (the first half is
+        the start-up from rest) and only from ``correct_above`` on: below it the slope of so
+        short a window is mostly thermal noise and the nominal speed is kept.
+        """
         rate = float(self.port_array("shear_rate_in")[0])
         # first guess: the constraint slabs move rigidly, so the sheared gap is edge to edge
         v = 0.5 * rate * (self._gap - self.md.grid.width)
         self._impose(v)
         t_avg = min(self.t + self.spinup, t_end)
         if t_avg > self.md.t:
+            self.md.advance(0.5 * (self.md.t + t_avg))
             self.md.advance(t_avg)
             measured, _ = self._measure()
-            if rate != 0.0 and measured * rate > 0.0:
+            if abs(rate) >= self.correct_above and measured * rate > 0.0:
                 self._impose(v * float(np.clip(rate / measured, 0.5, 2.0)))
         self.md.advance(t_end)
         self.measured_rate, stress = self._measure()
