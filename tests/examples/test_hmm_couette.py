@@ -122,3 +122,22 @@ def test_md_closure_gives_the_triple_point_viscosity_at_low_shear():
     assert abs(cell.measured_temperature - shear.T_STAR) < 0.03  # the thermostat's target, corrected
     assert abs(stress / rate - shear.ETA_STAR) < 3.0 * sigma_eta + 0.1 + shear.ETA_ERR
     cell.finalize()
+
+
+@pytest.mark.slow
+def test_md_closure_runs_in_the_coupling_behind_the_surrogate():
+    # The whole chain at the smallest size (2 faces, 3 windows, 2 tau MD per evaluation):
+    # the first window's identical inputs (fluid at rest) run once, then every face in every
+    # window is an MD run or a prediction, and the flow is the right way round (u rising from the
+    # wall to the centreline, below the steady Newtonian centreline speed after one step from
+    # rest: the start-up series (Bird, Stewart & Lightfoot sec. 4.1; leading term
+    # 1 - (32/pi^3) exp(-pi^2 eta t / (rho H^2))) is at 0.60 of it at t = 10 tau, and one
+    # backward Euler step lags behind that; MD noise at 2 tau, sigma_tau ~ 0.1, is far smaller).
+    res, _ = couette.run(2, couette.surrogate_spec(), until=30.0, horizon=2.0, spinup=1.0, equilibrate=400)
+    rep = res["micro"]["ensemble_report"]
+    runs = rep.sel(report="micro_runs").values[1:, 0]
+    predicted = rep.sel(report="predictions").values[1:, 0]
+    assert runs[0] == 1 and predicted[0] == 0  # both faces at gdot = 0: one distinct input, run once
+    np.testing.assert_array_equal(runs[1:] + predicted[1:], [2, 2])  # then each face: run or predicted
+    u = res["macro"]["velocity_out"].values
+    assert np.all(np.diff(u[-1]) > 0) and u[1, -1] < shear.Channel(n=2).newtonian(shear.ETA_STAR)[-1]
