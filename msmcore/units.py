@@ -6,6 +6,11 @@ spaces: ``"mol/m^3"``, ``"m^2/s"``, ``"kJ/mol"``, ``"1/s"``, ``"1"``. Everything
 after a ``/`` is in the denominator (``"J/mol/K"`` is J mol⁻¹ K⁻¹). Two ports
 may be connected when their units are equal strings, or parse to the same
 dimension; the conversion factor then folds into the transfer.
+
+The amount of substance stays a real dimension: an energy per system in
+atomic units is ``"Eh/molecule"`` (``molecule`` = 1/N_A mol), which converts
+to ``"kJ/mol"`` (factor 2625.4996...); ``"Eh"`` alone does not, because one
+side counts per system and the other per mole.
 """
 
 from __future__ import annotations
@@ -52,6 +57,16 @@ _BASE: dict[str, tuple[float, tuple[int, ...]]] = {
     "V": (1.0, _d(kg=1, m=2, s=-3, A=-1)),
     "angstrom": (1e-10, _d(m=1)),
     "Å": (1e-10, _d(m=1)),
+    "cal": (4.184, _d(kg=1, m=2, s=-2)),  # thermochemical calorie
+    # Atomic units (CODATA 2018): Bohr radius, Hartree energy, elementary charge; the debye.
+    "bohr": (5.29177210903e-11, _d(m=1)),
+    "Eh": (4.3597447222071e-18, _d(kg=1, m=2, s=-2)),
+    "hartree": (4.3597447222071e-18, _d(kg=1, m=2, s=-2)),
+    "e": (1.602176634e-19, _d(A=1, s=1)),
+    "D": (1e-21 / 299792458.0, _d(A=1, s=1, m=1)),  # 1 D = 1e-21/c C m
+    # One entity (molecule, particle, system): 1/N_A mol. Energies per entity ("Eh/molecule")
+    # convert to molar ones ("kJ/mol"); "Eh" alone has no amount and does not.
+    "molecule": (1.0 / 6.02214076e23, _d(mol=1)),
 }
 _PREFIX = {
     "y": 1e-24, "z": 1e-21, "a": 1e-18, "f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6,
