@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 import numpy as np
@@ -106,6 +107,7 @@ class OpenMMSystem(msm.Component):
     forcefield = msm.Setting(file_list, default=(), doc="OpenMM force-field XML files (shipped names or paths)")
     system_xml = msm.Setting(str, default="", doc="a serialized openmm.System instead of 'forcefield'")
     state_xml = msm.Setting(str, default="", doc="an openmm.State XML to start from (positions, velocities, box)")
+    final_state_xml = msm.Setting(str, default="", doc="write the final openmm.State XML here in finalize()")
     nonbonded = msm.Setting(str, default="pme", choices=tuple(NONBONDED_METHODS), doc="nonbonded method")
     cutoff = msm.Setting(positive_float, default=0.9, units="nm", doc="nonbonded cutoff")
     ewald_tolerance = msm.Setting(positive_float, default=5e-4, doc="PME / Ewald error tolerance")
@@ -157,6 +159,9 @@ class OpenMMSystem(msm.Component):
         self._step = 0
         self._kick_pending = False
         self.surgery = QMSurgery()
+        #: Seconds summed over this run's advances: ``forces_in`` (external forces into OpenMM),
+        #: ``md`` (OpenMM's steps), ``publish`` (reading the state, nearest images, ports).
+        self.timings: dict[str, float] = {}
 
     @property
     def _where(self) -> str:
@@ -257,6 +262,7 @@ class OpenMMSystem(msm.Component):
         if velocities is None:
             self._scale_to_temperature()
         self._step, self.t, self._kick_pending = 0, 0.0, False
+        self.timings = {}
         self._group_mask = sum(1 << g for g in range(32) if g != EXTERNAL_GROUP)
         if len(self.mm_index):
             self.port_array("mm_charges_out")[...] = charges[self.mm_index]
@@ -364,7 +370,9 @@ class OpenMMSystem(msm.Component):
         if n == 0:
             return
         set_step(self._integrator, h)
+        start = time.perf_counter()
         self._apply_forces()
+        middle = time.perf_counter()
         if self.integrator == "langevin":
             if n > 1:
                 self._integrator.step(n - 1)
@@ -382,7 +390,11 @@ class OpenMMSystem(msm.Component):
                 self._kick_pending = True
         self._step += n
         self.t = t_end
+        stepped = time.perf_counter()
         self._publish()
+        end = time.perf_counter()
+        for key, seconds in (("forces_in", middle - start), ("md", stepped - middle), ("publish", end - stepped)):
+            self.timings[key] = self.timings.get(key, 0.0) + seconds
 
     # -- internals -------------------------------------------------------------------------
     def _apply_forces(self) -> None:
@@ -498,8 +510,11 @@ class OpenMMSystem(msm.Component):
         self._pending = set()
 
     def finalize(self) -> None:
-        """Release the OpenMM context; the port arrays stay readable."""
+        """Write ``final_state_xml`` (if set) and release the OpenMM context; the port arrays stay
+        readable."""
         if self._ctx is not None:
+            if self.final_state_xml:
+                self.write_state(self.final_state_xml)
             del self._ctx
         self._ctx = None
         self._integrator = None
