@@ -50,7 +50,7 @@ class Setup:
     dt: float = 0.0005              # ps
     equilibrate: int = 5000         # classical steps of equilibrate_dt (stage 1)
     equilibrate_dt: float = 0.002
-    thermalise: int = 400           # QM/MM Langevin steps (stage 2)
+    thermalise: int = 300           # QM/MM Langevin steps (stage 2)
     nve: int = 2000                 # QM/MM NVE steps (stage 3)
     temperature: float = 298.15
     seed: int = 1
@@ -106,14 +106,16 @@ def energies(res: msm.Result) -> dict[str, np.ndarray]:
     """Time series of the conserved energy (kJ/mol) at t_n = window start, windows 1..N.
 
     In window k the SCF ran at x_{k-1} (qm.energy_out, embedded: QM + QM-MM electrostatics)
-    and md.openmm's step_energies_out hold E_MM(x_{k-1}) and the on-step kinetic energy at
-    t_{k-1}; sample 0 (t = 0, before any SCF on the delivered positions) is left out.
+    and md.openmm's energy_out / kinetic_out (the start of its last step) hold E_MM(x_{k-1}) and
+    the on-step kinetic energy at t_{k-1}; sample 0 (t = 0, before any SCF on the delivered
+    positions) is left out.
     """
     md, qm = res["md"], res["qm"]
-    step = md["step_energies_out"].values.reshape(-1, 2)[1:]
+    e_mm = md["energy_out"].values.reshape(-1)[1:]
+    kinetic = md["kinetic_out"].values.reshape(-1)[1:]
     e_qm = qm["energy_out"].values.reshape(-1)[1:] * EH_KJ_PER_MOL
-    t = np.asarray(md["time"].values)[:-1] if "time" in md.coords else np.arange(len(e_qm))
-    return {"t": t, "mm": step[:, 0], "kinetic": step[:, 1], "qm": e_qm, "total": step.sum(axis=1) + e_qm}
+    t = np.asarray(md["time"].values)[:-1]
+    return {"t": t, "mm": e_mm, "kinetic": kinetic, "qm": e_qm, "total": e_mm + kinetic + e_qm}
 
 
 def drift(t: np.ndarray, total: np.ndarray) -> tuple[float, float]:

@@ -147,9 +147,11 @@ def _energy_spread(res) -> float:
     """Range of E(carved) + E(removed, from "qm") + on-step kinetic energy over the windows.
 
     Sample 0 is t = 0, before "qm" first ran; in window k >= 1 "qm" ran on x_{k-1} and md.openmm's
-    step_energies_out are those of x_{k-1} too.
+    energy_out and kinetic_out (the last step's start) are those of x_{k-1} too.
     """
-    e = res["md"]["step_energies_out"].values.reshape(-1, 2).sum(axis=1) + res["qm"]["energy_out"].values.ravel()
+    md = res["md"]
+    e = (md["energy_out"].values.ravel() + md["kinetic_out"].values.ravel()
+         + res["qm"]["energy_out"].values.ravel())
     return float(np.ptp(e[1:]))
 
 

@@ -11,7 +11,14 @@ import numpy as np
 
 import msmcore as msm
 from msm_md._convert import index_tuple, positive_float
-from msm_md.openmm_dynamics import EXTERNAL_GROUP, FINISH, KICK_DRIFT, ExternalForces, build_integrator, set_step
+from msm_md.openmm_dynamics import (
+    FULL,
+    KICK_DRIFT,
+    build_integrator,
+    set_external,
+    set_step,
+    step_energies,
+)
 from msm_md.openmm_qmregion import QMSurgery, carve_qm_region, molecules, select_qm_atoms
 from msm_md.openmm_system import CONSTRAINTS, NONBONDED_METHODS, LoadedSystem, load_system
 from msmcore.component import substeps
@@ -69,19 +76,16 @@ class OpenMMSystem(msm.Component):
 
     Ports
     -----
-    energy_out (1,), kJ/mol
-        Potential energy of the (carved) OpenMM system at the current positions.
-    kinetic_out (1,), kJ/mol
-        Kinetic energy of the velocities OpenMM holds at ``t`` (``verlet``: the
-        half-step velocities, since the last half kick waits for the forces at
-        ``t``; the on-step value is in ``step_energies_out`` one window later).
-    step_energies_out (1, 2), kJ/mol
-        Potential and on-step kinetic energy at the *start of the last step*
-        (``t - dt``), once the forces for that step had arrived: with a QM
-        component run on the same positions in the same window, its energy plus
-        these two is the conserved total energy.
+    energy_out (1,), kJ/mol; kinetic_out (1,), kJ/mol
+        Potential energy of the (carved) OpenMM system, external forces excluded, and kinetic
+        energy, both at the *start of the window's last step* (``t - dt``; at ``t = 0`` after
+        :meth:`initialize`). That is when ``verlet``'s on-step kinetic energy exists - once the
+        forces at those positions have arrived - and it is the time of the positions a QM
+        component run first in the same window used: its energy plus these two is the
+        conserved total energy, all from one result row. The values come from the step's
+        own force evaluation (no extra one).
     temperature_out (1,), K; density_out (1,), g/cm^3
-        Instantaneous temperature (from ``kinetic_out``) and mass density.
+        Temperature from ``kinetic_out``; mass density at ``t``.
     qm_positions_out (n_qm, 3), nm
         QM atom positions (molecules whole).
     mm_positions_out (n_mm, 3), nm; mm_charges_out (n_mm,), e
@@ -146,6 +150,10 @@ class OpenMMSystem(msm.Component):
         if self.integrator == "verlet" and self.pressure > 0:
             raise self._err("pressure", "a barostat needs integrator='langevin' (verlet is constant energy "
                             "and volume); set pressure=0 or integrator='langevin'")
+        if self.pressure > 0 and (self.qm_residues or self.qm_atoms):
+            raise self._err("pressure", "the Monte Carlo barostat's acceptance test sees OpenMM's energy only, "
+                            "not the QM region's: equilibrate the volume classically ('equilibrate' with "
+                            "pressure, then a constant-volume QM/MM run), not with a QM region")
         # Built once (settings only): topology and the QM selection size the ports.
         self._loaded = self._load()
         self.qm_index = select_qm_atoms(self._loaded.topology, self._loaded.system, self.qm_residues,
@@ -155,7 +163,7 @@ class OpenMMSystem(msm.Component):
         self.mm_index = outside if (len(self.qm_index) and self.embed == "all") else np.zeros(0, dtype=np.int64)
         self._ctx: Any = None
         self._integrator: Any = None
-        self._external: ExternalForces | None = None
+        self._fext = np.zeros((0, 3))
         self._step = 0
         self._kick_pending = False
         self.surgery = QMSurgery()
@@ -180,11 +188,9 @@ class OpenMMSystem(msm.Component):
     def declare_ports(self) -> list[msm.Port]:
         """Energies and thermodynamics out; with a QM region, QM/MM positions, charges and forces."""
         ports = [
-            msm.Port.output("energy_out", 1, units="kJ/mol", doc="potential energy of the OpenMM system"),
-            msm.Port.output("kinetic_out", 1, units="kJ/mol", doc="kinetic energy of OpenMM's velocities"),
-            msm.Port.output("step_energies_out", 1, components=2, units="kJ/mol", value_dim="term",
-                            value_names=("potential", "kinetic"),
-                            doc="potential and on-step kinetic energy at the last step's start"),
+            msm.Port.output("energy_out", 1, units="kJ/mol",
+                            doc="potential energy of the OpenMM system at the last step's start"),
+            msm.Port.output("kinetic_out", 1, units="kJ/mol", doc="kinetic energy at the last step's start"),
             msm.Port.output("temperature_out", 1, units="K", doc="instantaneous temperature"),
             msm.Port.output("density_out", 1, units="g/cm^3", doc="mass density"),
         ]
@@ -237,14 +243,15 @@ class OpenMMSystem(msm.Component):
         self._dof = self._degrees_of_freedom(system)
         charges = self._charges(original)
         self._mm_molecule = self._molecule_index(original)
+        self._mm_molecule_size = np.bincount(self._mm_molecule).astype(np.float64)
+        self._total_mass = float(np.sum(self._masses))
+        if np.any(self._masses == 0):
+            raise self._err("structure", "massless particles (virtual sites such as TIP4P's M, fixed atoms) "
+                            "are not supported by md.openmm's integrators yet; use a model without them")
         if self.pressure > 0:
             system.addForce(openmm.MonteCarloBarostat(self.pressure, self.temperature, self.barostat_interval))
             system.getForce(system.getNumForces() - 1).setRandomNumberSeed(self.seed)
-        receivers = np.concatenate([self.qm_index, self.mm_index]).astype(np.int64)
-        self._external = None
-        if len(receivers):
-            self._external = ExternalForces(receivers)
-            system.addForce(self._external.force)
+        self._fext = np.zeros((system.getNumParticles(), 3))
         platform, properties = self._platform()
         positions, velocities, box = self._starting_state(original, loaded, platform, properties)
         self._integrator = build_integrator(self.integrator, self.dt, self.temperature, self.friction, self.seed)
@@ -263,15 +270,14 @@ class OpenMMSystem(msm.Component):
             self._scale_to_temperature()
         self._step, self.t, self._kick_pending = 0, 0.0, False
         self.timings = {}
-        self._group_mask = sum(1 << g for g in range(32) if g != EXTERNAL_GROUP)
+        set_external(self._integrator, self._fext)
         if len(self.mm_index):
             self.port_array("mm_charges_out")[...] = charges[self.mm_index]
         for arr in self.inputs.values():
             arr[...] = 0.0
         self._pending = set(self.inputs)
+        self._record_energies(*self._energies())
         self._publish()
-        self.port_array("step_energies_out")[...] = self.port_array("energy_out")[0], \
-            self.port_array("kinetic_out")[0]
         logger.info("%s: %d atoms, QM region %d atoms, %d MM atoms embedded, %s, %s on %s",
                     self._where, len(self._masses), len(self.qm_index), len(self.mm_index), self.integrator,
                     "NPT" if self.pressure > 0 else "constant volume", self.platform)
@@ -337,12 +343,15 @@ class OpenMMSystem(msm.Component):
                 q = np.array([force.getParticleParameters(i)[0]._value for i in range(force.getNumParticles())])
         return q
 
-    def _molecule_index(self, system: Any) -> list[np.ndarray]:
-        """The MM atoms grouped by molecule, as rows of the MM ports."""
+    def _molecule_index(self, system: Any) -> np.ndarray:
+        """The molecule (0, 1, ...) of each MM row, for imaging whole molecules."""
+        out = np.zeros(len(self.mm_index), dtype=np.int64)
         if not len(self.mm_index):
-            return []
+            return out
         row = {int(a): k for k, a in enumerate(self.mm_index)}
-        return [np.array([row[a] for a in mol]) for mol in molecules(system) if mol[0] in row]
+        for m, mol in enumerate(mol for mol in molecules(system) if mol[0] in row):
+            out[[row[a] for a in mol]] = m
+        return out
 
     def _degrees_of_freedom(self, system: Any) -> int:
         import openmm
@@ -376,18 +385,19 @@ class OpenMMSystem(msm.Component):
         if self.integrator == "langevin":
             if n > 1:
                 self._integrator.step(n - 1)
-            self._record_step_start()
+            energies = self._energies()
             self._integrator.step(1)
         else:
-            for i in range(n):
-                if self._kick_pending:
-                    self._integrator.setCurrentIntegrator(FINISH)
-                    self._integrator.step(1)
-                if i == n - 1:
-                    self._record_step_start()
+            done = 0
+            if not self._kick_pending:
                 self._integrator.setCurrentIntegrator(KICK_DRIFT)
                 self._integrator.step(1)
-                self._kick_pending = True
+                self._kick_pending, done = True, 1
+            if n > done:
+                self._integrator.setCurrentIntegrator(FULL)
+                self._integrator.step(n - done)
+            energies = step_energies(self._integrator)   # of the integrator that took the last step
+        self._record_energies(*energies)
         self._step += n
         self.t = t_end
         stepped = time.perf_counter()
@@ -398,35 +408,28 @@ class OpenMMSystem(msm.Component):
 
     # -- internals -------------------------------------------------------------------------
     def _apply_forces(self) -> None:
-        if self._external is None or not self._pending:
-            self._pending.clear()
-            return
-        parts = []
-        if len(self.qm_index):
-            parts.append(self.port_array("qm_forces_in"))
-        if len(self.mm_index):
-            parts.append(self.port_array("mm_forces_in"))
-        values = np.concatenate(parts) if parts else np.zeros((0, 3))
-        self._external.set(values, self._ctx)
+        if self._pending:
+            if len(self.qm_index):
+                self._fext[self.qm_index] = self.port_array("qm_forces_in")
+            if len(self.mm_index):
+                self._fext[self.mm_index] = self.port_array("mm_forces_in")
+            set_external(self._integrator, self._fext)
         self._pending.clear()
 
     def _energies(self) -> tuple[float, float]:
-        state = self._ctx.getState(getEnergy=True, groups=self._group_mask)
+        state = self._ctx.getState(getEnergy=True)
         return float(state.getPotentialEnergy()._value), float(state.getKineticEnergy()._value)
 
-    def _record_step_start(self) -> None:
-        self.port_array("step_energies_out")[0, :] = self._energies()
-
-    def _publish(self) -> None:
-        state = self._ctx.getState(getPositions=True, getEnergy=True, groups=self._group_mask)
-        potential = float(state.getPotentialEnergy()._value)
-        kinetic = float(state.getKineticEnergy()._value)
+    def _record_energies(self, potential: float, kinetic: float) -> None:
         self.port_array("energy_out")[0] = potential
         self.port_array("kinetic_out")[0] = kinetic
         self.port_array("temperature_out")[0] = 2.0 * kinetic / (self._dof * _KJ_PER_MOL_K)
+
+    def _publish(self) -> None:
+        state = self._ctx.getState(getPositions=bool(len(self.qm_index)))
         box = np.asarray(state.getPeriodicBoxVectors(asNumpy=True)._value, dtype=np.float64)
         volume_cm3 = abs(float(np.linalg.det(box))) * 1e-21
-        self.port_array("density_out")[0] = float(np.sum(self._masses)) / _AVOGADRO / volume_cm3
+        self.port_array("density_out")[0] = self._total_mass / _AVOGADRO / volume_cm3
         if not len(self.qm_index):
             return
         x = np.asarray(state.getPositions(asNumpy=True)._value, dtype=np.float64)
@@ -438,10 +441,10 @@ class OpenMMSystem(msm.Component):
             if self._system.usesPeriodicBoundaryConditions():
                 if self.image == "atom":
                     d = minimum_image(d, box)
-                else:
-                    for rows in self._mm_molecule:
-                        mid = d[rows].mean(axis=0)
-                        d[rows] += minimum_image(mid[None, :], box)[0] - mid
+                else:  # shift each molecule by the image shift of its centroid
+                    mid = np.stack([np.bincount(self._mm_molecule, d[:, a]) for a in range(3)], axis=1)
+                    mid /= self._mm_molecule_size[:, None]
+                    d += (minimum_image(mid, box) - mid)[self._mm_molecule]
             self.port_array("mm_positions_out")[...] = centre + d
 
     # -- access ----------------------------------------------------------------------------
@@ -494,16 +497,16 @@ class OpenMMSystem(msm.Component):
             "t": self.t,
             "step": self._step,
             "kick_pending": self._kick_pending,
-            "external": None if self._external is None else self._external.values.copy(),
+            "external": self._fext.copy(),
             "arrays": {k: v.copy() for k, v in self._arrays.items()},
         }
 
     def restore_state(self, state: dict[str, Any]) -> None:
         """Return to a :meth:`save_state` snapshot."""
         self._ctx.loadCheckpoint(state["checkpoint"])
-        if self._external is not None and state["external"] is not None:
-            self._external.set(state["external"], self._ctx)
         self._ctx.reinitialize(preserveState=True)
+        self._fext[...] = state["external"]
+        set_external(self._integrator, self._fext)
         self.t, self._step, self._kick_pending = state["t"], state["step"], state["kick_pending"]
         for k, v in state["arrays"].items():
             self.port_array(k)[...] = v
