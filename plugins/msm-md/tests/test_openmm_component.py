@@ -222,6 +222,7 @@ def test_save_restore_repeats_bit_for_bit_and_initialize_restarts(tmp_path):
     ({"integrator": "verlet", "pressure": 1.0}, r"setting 'pressure'.*barostat needs integrator='langevin'"),
     ({"cutoff": 0.7}, r"cutoff=0.7 nm exceeds half the smallest box length"),
     ({"structure": "missing.pdb"}, r"structure file 'missing.pdb' does not exist"),
+    ({"pressure": 1.0, "qm_residues": (0,)}, r"barostat's acceptance test sees OpenMM's energy only"),
     ({"forcefield": (), "system_xml": ""}, r"give either 'forcefield'"),
 ])
 def test_bad_input_is_a_configuration_error_naming_it(settings, match):
@@ -256,3 +257,19 @@ def test_serialized_system_and_registry(tmp_path):
     bad.write_text(openmm.XmlSerializer.serialize(small))
     with pytest.raises(msm.ConfigurationError, match=r"has 1 particles but the structure .* has 192 atoms"):
         OpenMMSystem("md", structure=str(BOX_64), system_xml=str(bad))
+
+
+def test_final_state_xml_starts_the_next_run_where_this_one_ended(tmp_path):
+    state = tmp_path / "state.xml"
+    settings = {"structure": str(BOX_64), "forcefield": ["amber14/tip3p.xml"], "cutoff": 0.6,
+                "integrator": "verlet", "dt": 0.001, "platform": "Reference"}
+    first = OpenMMSystem("a", final_state_xml=str(state), **settings)
+    first.initialize()
+    first.advance(0.005)
+    end = first.positions()
+    first.finalize()
+    second = OpenMMSystem("b", state_xml=str(state), **settings)
+    second.initialize()
+    assert np.allclose(second.positions(), end, rtol=0, atol=1e-6)   # XML round trip + constraint tolerance
+    start = np.asarray(app.PDBFile(str(BOX_64)).getPositions(asNumpy=True)._value)
+    assert np.max(np.abs(end - start)) > 1e-3          # it did move

@@ -64,7 +64,7 @@ class OpenMMSystem(msm.Component):
     Units are OpenMM's: nm, ps, kJ/mol, e, K. The structure (PDB/mmCIF) gives
     topology, positions and box; ``forcefield`` names OpenMM force-field XML
     files (``["amber14-all.xml", "amber14/tip3p.xml"]``) or ``system_xml`` a
-    serialized ``System``. ``integrator="langevin"`` (LangevinMiddleIntegrator;
+    serialized ``System``. ``integrator="langevin"`` (the LangevinMiddle scheme;
     with ``pressure > 0`` a MonteCarloBarostat) or ``"verlet"`` (NVE, velocity
     Verlet split so that external forces enter both half kicks; see
     :mod:`msm_md.openmm_dynamics`).
