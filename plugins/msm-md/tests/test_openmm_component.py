@@ -273,3 +273,45 @@ def test_final_state_xml_starts_the_next_run_where_this_one_ended(tmp_path):
     assert np.allclose(second.positions(), end, rtol=0, atol=1e-6)   # XML round trip + constraint tolerance
     start = np.asarray(app.PDBFile(str(BOX_64)).getPositions(asNumpy=True)._value)
     assert np.max(np.abs(end - start)) > 1e-3          # it did move
+
+
+@pytest.mark.parametrize("integrator", ["verlet", "langevin"])
+def test_coupled_run_resumes_from_a_checkpoint_bit_for_bit(tmp_path, integrator):
+    # Interrupted at a window, resumed from msmcore's checkpoint folder: the same result as a run
+    # that never stopped (and took the same snapshots: md.openmm rebuilds its context on saving,
+    # as md.lj does). Covers the pending half kick (verlet), the Langevin RNG state in OpenMM's
+    # checkpoint and the held external forces.
+    path = water_cluster(tmp_path / "cluster.pdb", 4)
+
+    def build() -> msm.Coupling:
+        c = msm.Coupling()
+        c.add("md", OpenMMSystem, structure=str(path), forcefield=["amber14/tip3p.xml"], nonbonded="no-cutoff",
+              constraints="none", rigid_water=False, integrator=integrator, dt=DT, platform="Reference",
+              qm_atoms=(0, 1, 2), seed=5)
+        c.add("qm", ForceDifference, structure=str(path), qm=(0, 1, 2))
+        c.connect("md.qm_positions_out", "qm.positions_in")
+        c.connect("md.mm_positions_out", "qm.mm_positions_in")
+        c.connect("qm.forces_out", "md.qm_forces_in")
+        c.connect("qm.mm_forces_out", "md.mm_forces_in")
+        return c
+
+    def run(c: msm.Coupling, folder: str, **kwargs: Any) -> msm.Result:
+        return c.run(until=12 * DT, scheme=msm.Serial(window=DT, order=["qm", "md"]), quiet=True,
+                     checkpoint=msm.Checkpoints(every=4 * DT, keep=5, path=tmp_path / folder), **kwargs)
+
+    full = run(build(), "full")
+    c = build()
+    advance = c.components["md"].advance
+
+    def failing(t: float) -> None:
+        if t > 7.5 * DT:
+            raise RuntimeError("injected failure")
+        advance(t)
+
+    c.components["md"].advance = failing  # type: ignore[method-assign]
+    with pytest.raises(msm.CouplingError, match="injected failure"):
+        run(c, "cut")
+    resumed = run(build(), "cut", resume=tmp_path / "cut")
+    for name in ("md", "qm"):
+        for var in full[name].data_vars:
+            assert np.array_equal(resumed[name][var].values, full[name][var].values), (name, var)
