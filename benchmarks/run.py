@@ -137,6 +137,14 @@ def main() -> None:
         d = prof[key]
         print(f"| {label} | {d['events']} | {d['on_s'] * 1e3:.1f} ms | {d['off_s'] * 1e3:.1f} ms | "
               f"{d['paired_diff_pct']:+.2f} % | {d['record_s'] * 1e9:.0f} ns = {d['estimated_pct']:.2f} % |")
+    qmmm = run("bench_qmmm.py")
+    print("\n## QM/MM water: time per step (examples/qmmm_water, medians)\n")
+    print("| system | MM charges | SCF | MM (OpenMM) | coupling | coupling / SCF |\n|---|---|---|---|---|---|")
+    for label, d in qmmm.items():
+        if label == "machine":
+            continue
+        print(f"| {label} | {d['n_mm']} | {d['scf'] * 1e3:.1f} ms | {d['mm'] * 1e3:.2f} ms | "
+              f"{d['coupling'] * 1e3:.2f} ms | {d['coupling_over_scf'] * 100:.2f} % |")
 
 
 if __name__ == "__main__":
