@@ -146,6 +146,15 @@ def main() -> None:
         print(f"| {label} | {d['n_mm']} | {d['scf'] * 1e3:.1f} ms | {d['mm'] * 1e3:.2f} ms | "
               f"{d['coupling'] * 1e3:.2f} ms | {d['coupling_over_scf'] * 100:.2f} % |")
 
+    qmmm = run("bench_qmmm_overhead.py")
+    print("\n## QM/MM step: quantum.scf vs hand-written PySCF (medians)\n")
+    print("| MM charges | pyscf step | component step (SCF + gradient) | msmcore per window | exchanges | "
+          "msmcore / QM step |\n|---|---|---|---|---|---|")
+    for d in qmmm["cases"]:
+        print(f"| {d['n_mm']} | {d['pyscf'] * 1e3:.0f} ms | {d['component'] * 1e3:.0f} ms "
+              f"({d['scf_grad'] * 1e3:.0f} ms) | {d['msmcore_s'] * 1e3:.1f} ms | {d['exchange_s'] * 1e3:.2f} ms | "
+              f"{100 * d['msmcore_s'] / d['qm_advance_s']:.2f} % |")
+
 
 if __name__ == "__main__":
     main()

@@ -77,6 +77,7 @@ def _finite_difference_check(qm, coordinates, h=1e-4, tol=1e-6):
     return worst
 
 
+@pytest.mark.slow
 def test_forces_are_the_gradient_of_the_embedded_energy(water, mm_sites):
     positions, charges = mm_sites
     qm = _embedded(water, positions, charges)
@@ -121,3 +122,12 @@ def test_switch_is_c2_and_its_derivative_exact():
         d1 = switch(np.array([edge - 1e-4, edge + 1e-4]), cutoff, width)[1]
         assert np.abs(d1).max() < 1e-6
     assert switch(np.array([7.0]), 0.0, 0.0)[0][0] == 1.0  # no cutoff: every charge counts
+
+
+@pytest.mark.slow
+def test_kohn_sham_forces_finite_differences(water, mm_sites):
+    # PBE/STO-3G, embedded: forces include the grid response, so they are the gradient of the energy on
+    # the atom-centred grid that moves with the atoms. Tolerance 2e-6 Eh/bohr (h = 1e-4 bohr as above).
+    positions, charges = mm_sites
+    qm = _embedded(water, positions, charges, method="rks", xc="pbe", grid_level=1)
+    _finite_difference_check(qm, [("qm", 2, 0), ("mm", 1, 0)], tol=2e-6)

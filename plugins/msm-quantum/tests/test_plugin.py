@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import msmcore as msm
 from msmcore.show import describe_component
 
@@ -30,3 +32,26 @@ def test_registered_and_described():
 def test_show_without_atoms_says_what_to_give():
     desc = describe_component("quantum.scf")
     assert desc.ports is None and "atoms" in desc.ports_note
+
+
+def test_yaml_configuration(tmp_path):
+    from msmcore.config import load_config
+
+    path = tmp_path / "h2.yaml"
+    path.write_text("""\
+components:
+  qm:
+    component: quantum.scf
+    atoms: [[H, 0, 0, 0], [H, 0, 0, 1.4]]
+    units: bohr
+    basis: sto-3g
+    threads: 1
+scheme: {type: serial, window: 1.0}
+run:
+  until: 1.0
+""")
+    res = load_config(path).run(quiet=True)
+    energy = res["qm"]["energy_out"]
+    # Szabo & Ostlund §3.5.2, as in test_validation; the result file keeps the port's units.
+    assert float(energy.values[-1].squeeze()) == pytest.approx(-1.1167, abs=1e-4)
+    assert energy.attrs["units"] == "Eh/molecule"

@@ -60,8 +60,10 @@ class QuantumSCF(msm.Component):
     Notes
     -----
     State: the last density matrix (the next SCF's guess), the last SCF's
-    summary, the port arrays and ``t``. The SCF runs on one rank: under MPI,
-    place the component on a single rank.
+    summary, the port arrays and ``t``. The SCF runs on one rank: on a
+    component communicator of several ranks, rank 0 holds every port value
+    and computes, the others hold empty port arrays and idle, so place the
+    component on a single rank (``ranks=...``).
     """
 
     # -- the molecule -------------------------------------------------------------------
@@ -111,6 +113,7 @@ class QuantumSCF(msm.Component):
         self._mf: Any = None
         self._grad: Any = None
         self._pre_orth: np.ndarray | None = None
+        self._idle = False
         self._dm: np.ndarray | None = None
         #: Summary of the last SCF: energy, cycles, last energy change, converged.
         self.scf_info: dict[str, Any] = {}
@@ -237,13 +240,19 @@ class QuantumSCF(msm.Component):
 
     def initialize(self) -> None:
         """Build the molecule and SCF objects and run the SCF at the initial geometry."""
-        if self.comm is not None and self.comm.Get_size() > 1:
-            raise msm.ConfigurationError(
-                f"component '{self.name}' (quantum.scf) runs on one rank but was given {self.comm.Get_size()}; "
-                "place it on a single rank", component=self.name)
+        self.t = 0.0
+        self._dm = None
+        self.scf_info = {}
+        # The SCF runs on rank 0 of the component's ranks, which holds every port value (the default
+        # layout of a serial component); other ranks hold empty port arrays and idle.
+        self._idle = self.comm is not None and self.comm.Get_rank() != 0
+        if self._idle:
+            if self.comm.Get_rank() == 1:
+                logger.info("component '%s' (quantum.scf): the SCF runs on one rank; %d rank(s) idle - place it "
+                            "on a single rank (ranks=...)", self.name, self.comm.Get_size() - 1)
+            return
         from pyscf import gto
 
-        self.t = 0.0
         self._mol = gto.M(atom=[(s, tuple(c)) for s, c in zip(self._symbols, self._coords0, strict=True)],
                           unit="Bohr", basis=self.basis, charge=self.charge, spin=self.spin,
                           cart=self.cartesian, verbose=0)
@@ -253,8 +262,6 @@ class QuantumSCF(msm.Component):
         if self.method in _DFT:
             self._grad.grid_response = True  # forces are the exact gradient of the energy on the moving grid
         self.port_array("positions_in")[...] = self._coords0
-        self._dm = None
-        self.scf_info = {}
         self.compute(self.t)
 
     def _make_scf(self, mol: Any) -> Any:
@@ -275,7 +282,8 @@ class QuantumSCF(msm.Component):
 
     def advance(self, t_end: float) -> None:
         """Run the SCF at the current inputs; ``self.t`` becomes ``t_end``."""
-        self.compute(t_end)
+        if not self._idle:
+            self.compute(t_end)
         self.t = t_end
 
     def finalize(self) -> None:
