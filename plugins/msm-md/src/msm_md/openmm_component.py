@@ -121,7 +121,7 @@ class OpenMMSystem(msm.Component):
     hydrogen_mass = msm.Setting(float, default=0.0, minimum=0.0, units="Da", doc="hydrogen mass (0: unchanged)")
     # -- dynamics --------------------------------------------------------------------------
     integrator = msm.Setting(str, default="langevin", choices=("langevin", "verlet"),
-                             doc="LangevinMiddleIntegrator or split velocity Verlet (NVE)")
+                             doc="Langevin (LangevinMiddle scheme) or split velocity Verlet (NVE)")
     dt = msm.Setting(positive_float, default=0.002, units="ps", doc="time step")
     temperature = msm.Setting(positive_float, default=298.15, units="K", doc="thermostat / initial temperature")
     friction = msm.Setting(positive_float, default=1.0, units="1/ps", doc="Langevin friction")
