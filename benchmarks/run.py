@@ -143,6 +143,14 @@ def main() -> None:
     print(f"fluid.navier_stokes {cav['ours_s']:.2f} s ({cav['ours_newton']} Newton steps); "
           + (f"ex19 {cav['ex19_s']:.2f} s ({cav['ex19_newton']} Newton steps); ratio {cav['ratio_ours_over_ex19']:.2f}"
              if "ex19_s" in cav else f"ex19 {cav['ex19']}"))
+    qmmm = run("bench_qmmm.py")
+    print("\n## QM/MM water: time per step (examples/qmmm_water, medians)\n")
+    print("| system | MM charges | SCF | MM (OpenMM) | coupling | coupling / SCF |\n|---|---|---|---|---|---|")
+    for label, d in qmmm.items():
+        if label == "machine":
+            continue
+        print(f"| {label} | {d['n_mm']} | {d['scf'] * 1e3:.1f} ms | {d['mm'] * 1e3:.2f} ms | "
+              f"{d['coupling'] * 1e3:.2f} ms | {d['coupling_over_scf'] * 100:.2f} % |")
 
     qmmm = run("bench_qmmm_overhead.py")
     print("\n## QM/MM step: quantum.scf vs hand-written PySCF (medians)\n")

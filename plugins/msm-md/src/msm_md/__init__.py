@@ -1,7 +1,8 @@
 """msm-md: molecular dynamics on OpenMM for msmcore couplings.
 
 ``md.lj`` (:class:`LJFluid`) is a Lennard-Jones or Morse fluid in reduced
-units; the particle-to-grid averages on slabs and the grid-to-particle velocity
+units; ``md.openmm`` (:class:`OpenMMSystem`) any OpenMM system, with a QM
+region and QM/MM ports; the particle-to-grid averages on slabs and the grid-to-particle velocity
 constraint it uses live in :mod:`msmcore.mapping.particles`, reusable by other
 particle plugins. OpenMM is imported only when a
 component is initialised, and the modules only when a name is first used, so
@@ -15,6 +16,7 @@ from typing import Any
 
 _EXPORTS = {
     "LJFluid": "msm_md.lj",
+    "OpenMMSystem": "msm_md.openmm_component",
     "PairPotential": "msm_md.potentials",
     "SlabAverager": "msmcore.mapping.particles",
     "SlabAverages": "msmcore.mapping.particles",

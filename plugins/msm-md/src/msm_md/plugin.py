@@ -8,9 +8,11 @@ from msmcore.hookspecs import RegisterComponent
 
 @hookimpl
 def msm_register_components(register: RegisterComponent) -> None:
-    """Register ``md.lj`` by reference: nothing is imported until a coupling uses it."""
+    """Register ``md.lj`` and ``md.openmm`` by reference: nothing is imported until a coupling uses it."""
     register("md.lj", "msm_md.lj:LJFluid",
              description="Lennard-Jones (or Morse) fluid in a box on OpenMM, slab-averaged fields and constraints")
+    register("md.openmm", "msm_md.openmm_component:OpenMMSystem",
+             description="any OpenMM system (PDB/mmCIF + force-field XML, or a System XML); QM/MM ports")
 
 
 @hookimpl
