@@ -372,7 +372,9 @@ class Network(AgentFollowing, msm.Component):
 
     def _make_integrator(self) -> None:
         comm, size = self._block()[:2]
-        if self.method != "euler" and self.ncells_local > 0:
+        # A distributed TS is collective: a rank holding no cell still takes part (empty blocks).
+        # Only an agent network (one rank) with no agents now goes without one until agents come.
+        if self.method != "euler" and (self.agents is None or self.ncells_local > 0):
             prefix = re.sub(r"\W", "_", self.name) + "_"
             self._integrator = TSIntegrator(
                 self.system, self._c, comm=comm if size > 1 else None, ncells=self.ncells,
