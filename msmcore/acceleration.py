@@ -365,8 +365,12 @@ class IQNILS(Acceleration):
         """
         keep: list[int] = []
         zero: list[int] = []
-        q_cols: list[np.ndarray] = []
-        r_cols: list[np.ndarray] = []
+        # Q is filled column by column in Fortran order, so Q[:, :m] is one contiguous block and each
+        # projection is two matrix-vector products (classical Gram-Schmidt, twice: as stable as
+        # modified Gram-Schmidt twice, Giraud et al. 2005) instead of a Python loop over columns.
+        Q = np.empty((V.shape[0], V.shape[1]), order="F")
+        R = np.zeros((V.shape[1], V.shape[1]))
+        m = 0
         filtered = 0
         for j in range(V.shape[1]):
             v = V[:, j].copy()
@@ -374,31 +378,27 @@ class IQNILS(Acceleration):
             if norm == 0.0 or not math.isfinite(norm):
                 zero.append(j)
                 continue
-            coeffs = np.zeros(len(q_cols))
-            for _ in range(2):  # modified Gram-Schmidt, twice for stability
-                for i, q in enumerate(q_cols):
-                    c = float(q @ v)
-                    coeffs[i] += c
-                    v -= c * q
+            coeffs = np.zeros(m)
+            for _ in range(2):
+                c = Q[:, :m].T @ v
+                coeffs += c
+                v -= Q[:, :m] @ c
             rest = float(np.linalg.norm(v))
             if rest < self.filter_limit * norm:
                 filtered += 1
                 continue
             keep.append(j)
-            q_cols.append(v / rest)
-            r_cols.append(np.append(coeffs, rest))
+            Q[:, m] = v / rest
+            R[:m, m] = coeffs
+            R[m, m] = rest
+            m += 1
         if zero:
             self._drop("zero", len(zero))
             logger.debug("IQN-ILS: %d all-zero or non-finite column(s) removed", len(zero))
         if filtered:
             self._drop("filtered", filtered)
             logger.debug("IQN-ILS: the QR filter left out %d column(s) of %d in this solve", filtered, V.shape[1])
-        n = len(keep)
-        R = np.zeros((n, n))
-        for j, col in enumerate(r_cols):
-            R[: j + 1, j] = col
-        Q = np.column_stack(q_cols) if q_cols else np.zeros((V.shape[0], 0))
-        return keep, zero, Q, R
+        return keep, zero, np.ascontiguousarray(Q[:, :m]), R[:m, :m].copy()
 
     def __repr__(self) -> str:
         return (f"IQNILS(initial={self.initial}, reuse={self.reuse}, filter_limit={self.filter_limit}, "
