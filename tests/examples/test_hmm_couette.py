@@ -11,12 +11,11 @@ Statistical Mechanics of Nonequilibrium Liquids, 2nd ed., 2008, ch. 4).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from example_loader import load_example
 
 import msmcore as msm
 
@@ -25,15 +24,9 @@ pytest.importorskip("openmm")
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hmm_couette"
 
 
-def load(name):
-    spec = importlib.util.spec_from_file_location(f"hmm_couette_{name}", EXAMPLE / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(EXAMPLE))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(EXAMPLE))
-    return module
+
+def load(name: str):
+    return load_example("hmm_couette", name)
 
 
 shear = load("shear")

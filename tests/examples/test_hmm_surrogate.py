@@ -9,27 +9,20 @@ Mathematical Theory of Diffusion and Reaction, 1975, ch. 2).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from example_loader import load_example
 
 import msmcore as msm
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hmm_surrogate"
 
 
-def load(name):
-    spec = importlib.util.spec_from_file_location(f"hmm_example_{name}", EXAMPLE / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(EXAMPLE))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(EXAMPLE))
-    return module
+
+def load(name: str):
+    return load_example("hmm_surrogate", name)
 
 
 reactor = load("reactor")

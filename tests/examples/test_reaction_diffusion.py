@@ -10,28 +10,22 @@ stencil sums, so only round-off (~1e-15 per step) separates them.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from example_loader import load_example
 
 import msmcore as msm
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "reaction_diffusion"
 
 
+
 def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"rd_example_{name}", EXAMPLE / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(EXAMPLE))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(EXAMPLE))
-    return module
+    return load_example("reaction_diffusion", name)
 
 
 @pytest.fixture(scope="module")
