@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from checkpoint_parts import assert_same
+from user_code_sources import LOGISTIC_SOURCE
 
 import msmcore as msm
 from msmcore.cli import main
@@ -20,24 +21,7 @@ SETUP = '''\
 import msmcore as msm
 
 
-class Logistic(msm.Component):
-    """Logistic growth du/dt = r u (1 - u), forward Euler, in every cell."""
-
-    r = msm.Setting(float, default=1.0, minimum=0.0, units="1/s")
-    n = msm.Setting(int, default=2, minimum=1)
-    dt = msm.Setting(float, default=0.1, minimum=0.0, units="s")
-    state_attributes = ()
-
-    def declare_ports(self):
-        return [msm.Port.output("u_out", self.n)]
-
-    def initialize(self):
-        self.u = self.port_array("u_out")
-        self.u[:] = 0.1
-
-    def step(self, dt):
-        self.u += dt * self.r * self.u * (1.0 - self.u)
-
+''' + LOGISTIC_SOURCE + '''
 
 def build(r=1.0, window=0.5):
     c = msm.Coupling()
