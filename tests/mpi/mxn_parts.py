@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import numpy as np
+from mpi4py import MPI
 
 import msmcore as msm
 
 N = 10
+SIZE = MPI.COMM_WORLD.Get_size()
+
+
+def layouts() -> dict[str, tuple[object, object]]:
+    """Placements (ramp, blocks) to test for this many ranks."""
+    out: dict[str, tuple[object, object]] = {"all on all": (None, None)}
+    if SIZE >= 2:
+        out["each on its own"] = ([0], [1])
+        out["reversed"] = ([SIZE - 1], [0])
+    if SIZE >= 3:
+        out["one on two, one on one"] = ([2], [0, 1])
+    return out
 
 
 def block(n: int, comm) -> tuple[int, int]:  # type: ignore[no-untyped-def]

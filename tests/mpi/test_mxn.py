@@ -9,22 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from mpi4py import MPI
-from mxn_parts import N, Blocks, Ramp, expected
+from mxn_parts import Blocks, N, Ramp, expected, layouts
 
 import msmcore as msm
 
 SIZE = MPI.COMM_WORLD.Get_size()
-
-
-def layouts() -> dict[str, tuple[object, object]]:
-    """Placements (ramp, blocks) to test for this many ranks."""
-    out: dict[str, tuple[object, object]] = {"all on all": (None, None)}
-    if SIZE >= 2:
-        out["each on its own"] = ([0], [1])
-        out["reversed"] = ([SIZE - 1], [0])
-    if SIZE >= 3:
-        out["one on two, one on one"] = ([2], [0, 1])
-    return out
 
 
 @pytest.mark.parametrize("layout", list(layouts()))

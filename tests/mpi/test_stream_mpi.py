@@ -14,22 +14,12 @@ import netCDF4
 import pytest
 import xarray as xr
 from mpi4py import MPI
-from mxn_parts import Blocks, Ramp
+from mxn_parts import Blocks, Ramp, layouts
 
 import msmcore as msm
 
 COMM = MPI.COMM_WORLD
 SIZE, RANK = COMM.Get_size(), COMM.Get_rank()
-
-
-def layouts() -> dict[str, tuple[object, object]]:
-    out: dict[str, tuple[object, object]] = {"all on all": (None, None)}
-    if SIZE >= 2:
-        out["each on its own"] = ([0], [1])
-        out["reversed"] = ([SIZE - 1], [0])
-    if SIZE >= 3:
-        out["one on two, one on one"] = ([2], [0, 1])
-    return out
 
 
 def coupling(comm, ramp_ranks=None, block_ranks=None) -> msm.Coupling:  # type: ignore[no-untyped-def]
