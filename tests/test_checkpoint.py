@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import collections
 import enum
-import importlib.util
 import json
 import logging
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ import h5py
 import numpy as np
 import pytest
 from checkpoint_parts import assert_same, crash_after
+from example_loader import load_example
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -33,20 +32,9 @@ from msmcore.state_codec import Digest, StateEncodingError, decode, encode
 pytest.importorskip("msm_fluid")
 pytest.importorskip("msm_kinetics")
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def _load(name: str, path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    sys.path.insert(0, str(path.parent))
-    spec.loader.exec_module(module)
-    return module
-
-
-rd = _load("rd_example_ckpt", ROOT / "examples" / "reaction_diffusion" / "rd.py")
-heat = _load("heat_example_ckpt", ROOT / "examples" / "partitioned_heat" / "heat.py")
+rd = load_example("reaction_diffusion", "rd")
+heat = load_example("partitioned_heat", "heat")
 
 
 # -- reaction-diffusion (MacroMicro) -------------------------------------------------------

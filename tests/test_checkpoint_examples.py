@@ -8,32 +8,18 @@ the OpenMM checkpoint md.lj saves.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from typing import Any
-
 import pytest
 from checkpoint_parts import assert_same, crash_after
+from example_loader import load_example
 
 import msmcore as msm
 
 pytest.importorskip("msm_fluid")
 pytest.importorskip("msm_kinetics")
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load(name: str, path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look the module up
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_gray_scott_resumes_bit_for_bit(tmp_path):
-    gs = _load("gray_scott_ckpt", ROOT / "examples" / "gray_scott" / "gray_scott.py")
+    gs = load_example("gray_scott", "gray_scott")
     c, scheme = gs.build(n=12)
     full = c.run(until=8.0, scheme=scheme, quiet=True)
     c, scheme = gs.build(n=12)
@@ -48,7 +34,7 @@ def test_gray_scott_resumes_bit_for_bit(tmp_path):
 def test_md_couette_with_langevin_thermostat_resumes_bit_for_bit(tmp_path, monkeypatch):
     pytest.importorskip("openmm")
     pytest.importorskip("msm_md")
-    couette = _load("couette_ckpt", ROOT / "examples" / "couette_hybrid" / "couette.py")
+    couette = load_example("couette_hybrid", "couette")
     tiny = couette.Setup(cells=(4, 8, 4), n_bins=16, boundary_bin=9, constraint_bins=(12, 13), n_cont=11,
                          U=1.0, until=2.0, window=0.25, equilibrate=50)
     monkeypatch.setattr(couette, "setup", lambda reduced=False: tiny)
