@@ -295,8 +295,12 @@ def test_ctrl_c_leaves_a_readable_file_and_one_line(tmp_path):
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     n = check_slow_file(out, 4)
-    assert stderr == (f"msm: interrupted (Ctrl-C) during `msm run`; the results sampled until then are in {out} "
-                      f"({n} sample(s), the last at t={n - 1})\n")
+    *earlier, last = stderr.splitlines()
+    assert last == (f"msm: interrupted (Ctrl-C) during `msm run`; the results sampled until then are in {out} "
+                    f"({n} sample(s), the last at t={n - 1})")
+    # The only other lines allowed: this test's own polling of the file can catch a flush (then the
+    # samples wait for the next one, said once per missed flush); no traceback, nothing else.
+    assert all(line.startswith(f"msm: WARNING: msmcore.stream: results file {out} is busy") for line in earlier), stderr
     assert str(root_attrs(out)["msmcore_status"]).startswith("interrupted (Ctrl-C); last sample at t=")
 
 
