@@ -76,6 +76,7 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     registry = get_registry()
     components = registry.components()
     plugins = registry.plugins()
+    models = registry.surrogate_models()
     if args.json:
         data: dict[str, Any] = {
             "components": [
@@ -87,6 +88,10 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
                     "description": c.description,
                 }
                 for c in components
+            ],
+            "surrogates": [
+                {"key": key, "plugin": source.name, "distribution": source.distribution, "version": source.version}
+                for key, source in models
             ],
             "plugins": [
                 {"name": p.name, "distribution": p.distribution, "version": p.version,
@@ -104,6 +109,14 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         for r in rows:
             print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip())
+    if models:
+        model_rows = [("SURROGATE MODEL", "DISTRIBUTION", "VERSION")]
+        model_rows += [(key, source.distribution or f"({source.name})", source.version or "")
+                       for key, source in models]
+        widths = [max(len(r[i]) for r in model_rows) for i in range(2)]
+        print()
+        for m in model_rows:
+            print(f"{m[0]:<{widths[0]}}  {m[1]:<{widths[1]}}  {m[2]}".rstrip())
     for p in plugins:
         if p.status != "loaded":
             print(f"({p.label}: {p.status}{': ' + p.error if p.error else ''})")

@@ -263,6 +263,11 @@ class PluginRegistry:
         self._ensure_loaded()
         return sorted(self._surrogates)
 
+    def surrogate_models(self) -> list[tuple[str, PluginInfo]]:
+        """The registered surrogate models as ``(key, plugin that registered it)``, sorted by key."""
+        self._ensure_loaded()
+        return [(key, self._surrogates[key][1]) for key in sorted(self._surrogates)]
+
     def keys(self) -> list[str]:
         """Sorted list of every registered component key."""
         return sorted(self._ensure_loaded())

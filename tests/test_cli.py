@@ -47,6 +47,27 @@ def test_plugins_json_lists_script_components_and_table(capsys):
         msmcore.get_registry().unregister(key)
 
 
+def test_plugins_lists_the_surrogate_models(capsys, monkeypatch, make_registry):
+    from msmcore import hookimpl
+
+    class FakeML:
+        @staticmethod
+        @hookimpl
+        def msm_register_surrogates(register):
+            register("test.model", "msmcore:Component")  # by reference: never imported for a listing
+
+    registry = make_registry()
+    registry.add_plugin(FakeML(), name="fake-ml")
+    monkeypatch.setattr(msmcore.cli, "get_registry", lambda: registry)
+    assert main(["plugins", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["surrogates"] == [{"key": "test.model", "plugin": "fake-ml", "distribution": None, "version": None}]
+    assert main(["plugins"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[lines.index("") + 1].split() == ["SURROGATE", "MODEL", "DISTRIBUTION", "VERSION"]
+    assert lines[-1].split() == ["test.model", "(fake-ml)"]
+
+
 def test_user_error_is_one_line_without_traceback(tmp_path):
     (tmp_path / "msm-optics").mkdir()
     proc = run_msm("new-plugin", "optics", "--dir", str(tmp_path))
