@@ -464,7 +464,7 @@ class Component:
                 self._arrays[k] = np.array(v, copy=True)
                 self._agent_seen[k] = (agents, agents.version, agents.ids.copy(), agents.next_id)
             else:
-                self._arrays[k][...] = v
+                self._restore_port(k, v)
         for k, v in attributes.items():
             current = getattr(self, k, None)
             if isinstance(current, np.ndarray) and isinstance(v, np.ndarray) and current.shape == v.shape \
@@ -473,6 +473,20 @@ class Component:
             else:
                 setattr(self, k, copy.deepcopy(v))
         self.t = t
+
+    def _restore_port(self, name: str, saved: Any) -> None:
+        """Refill port ``name`` from a snapshot; a port it lacks or of another shape is refused (no broadcast)."""
+        where = f"component '{self.name}' ({type(self).__name__}): cannot restore port '{name}'"
+        if name not in self.ports:
+            have = ", ".join(sorted(self.ports)) or "none"
+            raise ConfigurationError(f"{where}: it has no such port now (its ports: {have}); "
+                                     "the snapshot is from a component built with other settings")
+        target, value = self.port_array(name), np.asarray(saved)
+        if value.shape != target.shape:
+            raise ConfigurationError(f"{where}: the snapshot holds shape {value.shape}, the port now has "
+                                     f"{target.shape}; the snapshot is from a component built with other settings "
+                                     "(mesh, number of points or components)")
+        target[...] = value
 
     def _declared_state(self, what: str) -> tuple[str, ...]:
         names = type(self).state_attributes

@@ -269,6 +269,33 @@ def test_default_state_restores_scalars_lists_and_dicts():
     assert snapshot["attributes"]["count"] == 2 and snapshot["attributes"]["history"] == [1.0, 1.0]
 
 
+class Sized(msm.Component):
+    """An output of n points; its port array is its whole state."""
+
+    state_attributes = ()
+    n = msm.Setting(int, default=4)
+
+    def declare_ports(self):
+        return [msm.Port.output("x_out", self.n)]
+
+
+def test_restoring_a_snapshot_of_another_size_is_refused_not_broadcast():
+    small, big = Sized(n=1), Sized(n=4)
+    small.name, big.name = "small", "big"
+    for comp in (small, big):
+        comp.initialize()
+    small.port_array("x_out")[...] = 7.0
+    snapshot = small.save_state()
+    with pytest.raises(msm.ConfigurationError, match=r"component 'big' \(Sized\): cannot restore port 'x_out': "
+                                                     r"the snapshot holds shape \(1,\), the port now has \(4,\)"):
+        big.restore_state(snapshot)  # numpy alone would broadcast the one value into all four points
+    np.testing.assert_array_equal(big.port_array("x_out"), 0.0)
+    snapshot["ports"]["y_out"] = snapshot["ports"].pop("x_out")
+    with pytest.raises(msm.ConfigurationError, match="cannot restore port 'y_out': it has no such port now "
+                                                     r"\(its ports: x_out\)"):
+        small.restore_state(snapshot)
+
+
 def test_implicit_with_declared_states_converges_to_the_fixed_point():
     # x = 0.5 y + 1, y = 0.5 x + 1: the fixed point is x = y = 2 (exact, by substitution).
     c = msm.Coupling()
