@@ -464,7 +464,7 @@ class Component:
                 self._arrays[k] = np.array(v, copy=True)
                 self._agent_seen[k] = (agents, agents.version, agents.ids.copy(), agents.next_id)
             else:
-                self._restore_port(k, v)
+                self.restore_port(k, v)
         for k, v in attributes.items():
             current = getattr(self, k, None)
             if isinstance(current, np.ndarray) and isinstance(v, np.ndarray) and current.shape == v.shape \
@@ -474,8 +474,18 @@ class Component:
                 setattr(self, k, copy.deepcopy(v))
         self.t = t
 
-    def _restore_port(self, name: str, saved: Any) -> None:
-        """Refill port ``name`` from a snapshot; a port it lacks or of another shape is refused (no broadcast)."""
+    def restore_port(self, name: str, saved: Any) -> None:
+        """Refill the array of port ``name`` in place from a snapshot's copy of it.
+
+        For a :meth:`restore_state` of one's own: unlike ``port_array(name)[...] = saved``
+        it never broadcasts.
+
+        Raises
+        ------
+        ConfigurationError
+            The component has no port ``name`` now, or its array has another shape
+            than ``saved`` (a snapshot of a component built with other settings).
+        """
         where = f"component '{self.name}' ({type(self).__name__}): cannot restore port '{name}'"
         if name not in self.ports:
             have = ", ".join(sorted(self.ports)) or "none"

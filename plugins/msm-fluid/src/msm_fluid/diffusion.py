@@ -651,7 +651,7 @@ class Diffusion(msm.Component):
             self._lam[...] = state["sink_in"]
             self._sink_dirty = True
         for k, v in state["other"].items():
-            self._arrays[k][...] = v
+            self.restore_port(k, v)
         self.t = state["t"]
         if "faces" in state:
             faces, received, dirty = state["faces"]

@@ -472,7 +472,7 @@ class NavierStokes(msm.Component):
         for k, v in state["arrays"].items():
             self._out[k][...] = v
         for k, v in state["other"].items():
-            self._arrays[k][...] = v
+            self.restore_port(k, v)
         self._wall, self._solved, self.t = state["wall"].copy(), state["solved"], state["t"]
 
     def finalize(self) -> None:
