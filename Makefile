@@ -50,6 +50,7 @@ test-mpi:
 	$(MPI_PYTEST) 2 $(MPI_ARGS)
 	$(MPI_PYTEST) 3 $(MPI_ARGS)
 
+# The examples, the newer families at reduced sizes (each example's README gives the full size).
 demo: setup
 	$(MSM) plugins
 	$(PY) examples/script_component/decay.py
@@ -59,6 +60,11 @@ demo: setup
 	$(PY) examples/partitioned_heat/heat.py --plot build/heat.png
 	$(PY) examples/oscillator/oscillator.py --plot build/oscillator.png
 	$(MPIEXEC) -n 2 $(PY) examples/reaction_diffusion/rd.py
+	cd examples/cavity && $(abspath $(PY)) cavity.py --nodes 65 --plot $(abspath build/cavity.png)
+	$(PY) examples/natural_convection/cavity.py --ra 1e3 1e4 --nodes 17 33 --plot build/natural_convection_{ra}.png
+	$(PY) examples/tumour_spheroid/spheroid.py --dim 2 --until 1440
+	$(PY) examples/hmm_surrogate/hmm.py --cells 40 --plot build/hmm.png
+	$(PY) examples/qmmm_water/qmmm.py --reduced --plot build/qmmm.png --out build/qmmm.json
 
 # The peer (MUSCLE3 from PyPI) lives in its own environment, set up once.
 BENCH_VENV := benchmarks/.venv-muscle3

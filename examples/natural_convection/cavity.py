@@ -157,6 +157,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("msm_fluid").setLevel(logging.WARNING)
+    logging.getLogger("msmcore.acceleration").setLevel(logging.WARNING)  # IQN-ILS's per-window column counts
     for ra in args.ra:
         nums = []
         for n in args.nodes:
