@@ -14,9 +14,35 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def run(script: str) -> dict:
-    proc = subprocess.run([sys.executable, str(HERE / script)], check=True, capture_output=True, text=True)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def _json(stdout: str) -> dict:
+    """A benchmark's figures: its last line, or its whole output for those printing indented JSON."""
+    text = stdout.strip()
+    try:
+        return json.loads(text.splitlines()[-1])
+    except json.JSONDecodeError:
+        return json.loads(text)
+
+
+def run(script: str, *args: str) -> dict:
+    proc = subprocess.run([sys.executable, str(HERE / script), *args], check=True, capture_output=True, text=True)
+    return _json(proc.stdout)
+
+
+def flat_table(data: dict, prefix: str = "") -> str:
+    """Every figure of a nested JSON object as one ``| name | value |`` row (dotted names)."""
+    rows = [] if prefix else ["| figure | value |", "|---|---|"]
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if key == "machine":
+            continue
+        if isinstance(value, dict):
+            rows.append(flat_table(value, name + "."))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            rows.extend(flat_table(v, f"{name}[{i}].") for i, v in enumerate(value))
+        else:
+            shown = f"{value:.4g}" if isinstance(value, float) else json.dumps(value)
+            rows.append(f"| {name} | {shown} |")
+    return "\n".join(rows)
 
 
 def exchange_table(data: dict) -> str:
@@ -62,7 +88,7 @@ def run_mpi(script: str, ranks: int = 2) -> dict:
     env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
     proc = subprocess.run(["mpiexec", "--oversubscribe", "-n", str(ranks), sys.executable, str(HERE / script)],
                           check=True, capture_output=True, text=True, env=env)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return _json(proc.stdout)
 
 
 def mpi_table(data: dict) -> str:
@@ -160,6 +186,15 @@ def main() -> None:
         print(f"| {d['n_mm']} | {d['pyscf'] * 1e3:.0f} ms | {d['component'] * 1e3:.0f} ms "
               f"({d['scf_grad'] * 1e3:.0f} ms) | {d['msmcore_s'] * 1e3:.1f} ms | {d['exchange_s'] * 1e3:.2f} ms | "
               f"{100 * d['msmcore_s'] / d['qm_advance_s']:.2f} % |")
+
+    # The newer benchmarks: every figure they print, by name (docs/benchmarks.md explains each).
+    for script, title in (("bench_fluid_solvers.py", "msm-fluid implicit solves: Jacobi vs GAMG (medians)"),
+                          ("bench_natural_convection.py", "Natural convection: accuracy, iterations, overhead"),
+                          ("bench_agents.py", "Dynamic ports: exchanges of changing agent sets, deposits (medians)"),
+                          ("bench_cells.py", "cells.agents step cost per cell (medians)"),
+                          ("bench_hmm.py", "HMM with a learned closure vs all-micro (medians)")):
+        print(f"\n## {title} ({script})\n")
+        print(flat_table(run(script)))
 
 
 if __name__ == "__main__":
