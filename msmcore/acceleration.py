@@ -32,6 +32,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy.linalg import solve_triangular
+from scipy.linalg.lapack import dpotrf as potrf
 
 from msmcore.preconditioner import (
     CarriedState,
@@ -343,62 +345,71 @@ class IQNILS(Acceleration):
         self._trim()
         if not self._columns:
             return x + self.initial * r
-        V = self.preconditioner.apply(np.column_stack([c[0] for c in self._columns]))
-        keep, zero, Q, R = self._filtered_qr(V)
-        used = [self._columns[j] for j in keep]
+        # Rows of Vt are the columns of V (newest first), weighted: one contiguous block, so the
+        # Gram matrix is one BLAS product, O(n k^2), and the filter and the solve are k x k work.
+        Vt = np.array([c[0] for c in self._columns]) * self.preconditioner.factors()[None, :]
+        keep, zero, R = self._filtered_cholesky(Vt @ Vt.T)
+        Vk, Wt = Vt[keep], np.array([self._columns[j][1] for j in keep])
         if zero:  # useless in any later solve too
             self._columns = [c for j, c in enumerate(self._columns) if j not in set(zero)]
         if not keep:
             return x + self.initial * r
-        alpha = np.linalg.solve(R, -(Q.T @ self.preconditioner.apply(r)))
-        W = np.column_stack([c[1] for c in used])
-        return x_tilde + W @ alpha
+        # alpha = argmin |Vk^T alpha - b|, b = -P r: the semi-normal equations R^T R alpha = Vk b,
+        # corrected once with the residual of the first solution (Bjorck, Numerical Methods for
+        # Least Squares Problems, 1996, sect. 6.6.5): as accurate as a QR solve at two more
+        # matrix-vector products, where the plain normal equations would lose cond(V)^2 digits.
+        b = -self.preconditioner.apply(r)
+        alpha = self._seminormal(R, Vk @ b)
+        alpha += self._seminormal(R, Vk @ (b - alpha @ Vk))
+        return x_tilde + alpha @ Wt
 
-    def _filtered_qr(self, V: np.ndarray) -> tuple[list[int], list[int], np.ndarray, np.ndarray]:
-        """QR2 filter, newest column first: kept and all-zero columns' indices, and the kept ones' QR factors.
+    @staticmethod
+    def _seminormal(R: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+        """``(R^T R)^-1 rhs`` by two triangular solves."""
+        return solve_triangular(R, solve_triangular(R, rhs, trans="T", check_finite=False), check_finite=False)
 
-        A column is left out of this solve when its part orthogonal to the
-        columns kept before it is smaller than ``filter_limit`` times its norm
-        (Haelterman et al. 2016). It stays stored: the weights of the next
-        solve may differ. An all-zero (or non-finite) column is reported for
-        removal.
+    def _filtered_cholesky(self, G: np.ndarray) -> tuple[list[int], list[int], np.ndarray]:
+        """QR2 filter, newest column first, on the Gram matrix ``G = (P V)^T (P V)``.
+
+        Returns the kept and the all-zero columns' indices, and ``R``, the
+        triangular factor of the kept columns (``V_kept = Q R``), the Cholesky
+        factor of their part of ``G``: ``R[m, m]`` is the norm of the part of
+        the m-th kept column orthogonal to the columns kept before it, the
+        quantity the QR2 filter (Haelterman et al. 2016) compares with
+        ``filter_limit`` times the column's norm. A column below it is left
+        out of this solve and stays stored: the weights of the next solve may
+        differ. An all-zero (or non-finite) column is reported for removal.
+        (Working on ``G`` squares the condition number; the filter bounds it,
+        and an approximate ``alpha`` changes the iterations' speed, never the
+        fixed point they converge to.)
         """
-        keep: list[int] = []
-        zero: list[int] = []
-        # Q is filled column by column in Fortran order, so Q[:, :m] is one contiguous block and each
-        # projection is two matrix-vector products (classical Gram-Schmidt, twice: as stable as
-        # modified Gram-Schmidt twice, Giraud et al. 2005) instead of a Python loop over columns.
-        Q = np.empty((V.shape[0], V.shape[1]), order="F")
-        R = np.zeros((V.shape[1], V.shape[1]))
-        m = 0
+        k = G.shape[0]
+        diag = np.diagonal(G).copy()
+        zero = [j for j in range(k) if not (diag[j] > 0.0 and math.isfinite(diag[j]))]
+        keep = [j for j in range(k) if j not in set(zero)]
+        limit2 = self.filter_limit ** 2
         filtered = 0
-        for j in range(V.shape[1]):
-            v = V[:, j].copy()
-            norm = float(np.linalg.norm(v))
-            if norm == 0.0 or not math.isfinite(norm):
-                zero.append(j)
-                continue
-            coeffs = np.zeros(m)
-            for _ in range(2):
-                c = Q[:, :m].T @ v
-                coeffs += c
-                v -= Q[:, :m] @ c
-            rest = float(np.linalg.norm(v))
-            if rest < self.filter_limit * norm:
-                filtered += 1
-                continue
-            keep.append(j)
-            Q[:, m] = v / rest
-            R[:m, m] = coeffs
-            R[m, m] = rest
-            m += 1
+        R = np.zeros((0, 0))
+        while keep:
+            # Cholesky of the candidates' Gram matrix (LAPACK potrf: info > 0 names the first
+            # column that is numerically dependent on those before it); its diagonal, squared,
+            # over each column's squared norm is the QR2 filter's ratio. The first column below
+            # the limit goes, and the rest is factored again without it: each ratio is then
+            # measured against kept columns only, as in the column-by-column filter.
+            R, info = potrf(G[np.ix_(keep, keep)], lower=False, clean=True)
+            ratios = np.diagonal(R) ** 2 / diag[keep] if info == 0 else np.zeros(0)
+            low = np.flatnonzero(~(ratios >= limit2)) if info == 0 else [info - 1]
+            if not len(low):
+                break
+            del keep[int(low[0])]
+            filtered += 1
         if zero:
             self._drop("zero", len(zero))
             logger.debug("IQN-ILS: %d all-zero or non-finite column(s) removed", len(zero))
         if filtered:
             self._drop("filtered", filtered)
-            logger.debug("IQN-ILS: the QR filter left out %d column(s) of %d in this solve", filtered, V.shape[1])
-        return keep, zero, np.ascontiguousarray(Q[:, :m]), R[:m, :m].copy()
+            logger.debug("IQN-ILS: the QR filter left out %d column(s) of %d in this solve", filtered, k)
+        return keep, zero, R if keep else np.zeros((0, 0))
 
     def __repr__(self) -> str:
         return (f"IQNILS(initial={self.initial}, reuse={self.reuse}, filter_limit={self.filter_limit}, "

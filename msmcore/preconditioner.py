@@ -212,9 +212,13 @@ class Preconditioner(CarriedState):
                 logger.debug("%s preconditioner: %s of %s is %g; its weight stays %g",
                              self.kind, what, self.names[i], s, self.weights[i])
 
+    def factors(self) -> np.ndarray:
+        """The diagonal of ``P``: each value's block weight."""
+        return np.repeat(self.weights, np.diff(self.bounds))
+
     def apply(self, v: np.ndarray) -> np.ndarray:
         """``P v``: each block (rows, for a matrix) multiplied by its weight; a new array."""
-        factors = np.repeat(self.weights, np.diff(self.bounds))
+        factors = self.factors()
         return v * (factors[:, None] if v.ndim == 2 else factors)
 
     def __repr__(self) -> str:

@@ -449,3 +449,64 @@ def test_preconditioner_from_yaml(tmp_path):
     path.write_text(heat_yaml.read_text().replace("reuse: 8}", "reuse: 8, preconditioner: values}"))
     with pytest.raises(msm.ConfigurationError, match=r"heat.yaml:\d+: scheme.acceleration: IQNILS\(preconditioner="):
         load_config(path)
+
+
+def reference_iqn_step(V: np.ndarray, W: np.ndarray, r: np.ndarray, x_tilde: np.ndarray, limit: float) -> np.ndarray:
+    """IQN-ILS by the book: QR2 filter with modified Gram-Schmidt (Haelterman et al., 2016, Alg. 3)
+    over the columns newest first, then alpha from numpy's least squares on the kept columns."""
+    kept, Q = [], []
+    for j in range(V.shape[1]):
+        v = V[:, j].copy()
+        for q in Q:
+            v -= (q @ v) * q
+        if np.linalg.norm(v) >= limit * np.linalg.norm(V[:, j]):
+            kept.append(j)
+            Q.append(v / np.linalg.norm(v))
+    alpha = np.linalg.lstsq(V[:, kept], -r, rcond=None)[0]
+    return x_tilde + W[:, kept] @ alpha
+
+
+def test_iqn_ils_step_equals_the_filtered_least_squares_solution():
+    rng = np.random.default_rng(7)
+    n = 40
+    A = rng.normal(size=(n, n)) / np.sqrt(n)
+    b = rng.normal(size=n)
+    acc = msm.IQNILS(0.3, reuse=0, filter_limit=0.05, preconditioner="none")
+    acc.setup([n])
+    acc.start_window()
+    xs, xts = [], []
+    x = np.zeros(n)
+    for k in range(6):
+        x_tilde = A @ x + b
+        if k == 3:  # a nearly repeated step: its V column is almost parallel to the last one
+            r1, r2 = xts[-2] - xs[-2], xts[-1] - xs[-1]
+            x_tilde = x + r2 + 1.001 * (r2 - r1) + 1e-6 * rng.normal(size=n)
+        xs.append(x.copy())
+        xts.append(x_tilde)
+        new = acc.next(x, x_tilde)
+        if k >= 1:
+            rs = [xt - xx for xt, xx in zip(xts, xs, strict=True)]
+            V = np.column_stack([rs[i] - rs[i - 1] for i in range(k, 0, -1)])
+            W = np.column_stack([xts[i] - xts[i - 1] for i in range(k, 0, -1)])
+            np.testing.assert_allclose(new, reference_iqn_step(V, W, rs[-1], x_tilde, 0.05), rtol=1e-8, atol=1e-10)
+        x = new
+    assert acc.dropped["filtered"] >= 1  # the near-repeat was left out, as the reference does
+
+
+def test_iqn_ils_solves_a_linear_map_in_at_most_n_plus_one_iterations():
+    # On an affine H(x) = A x + b, IQN-ILS without filtering is equivalent to GMRES on
+    # (A - I) x = -b (Haelterman et al., SIAM J. Sci. Comput. 38 (2016)): the fixed point
+    # after at most n + 1 evaluations, even where plain iteration diverges (here rho(A) > 1).
+    rng = np.random.default_rng(3)
+    n = 8
+    A = 1.5 * rng.normal(size=(n, n)) / np.sqrt(n)
+    assert max(abs(np.linalg.eigvals(A))) > 1.0
+    b = rng.normal(size=n)
+    x_star = np.linalg.solve(np.eye(n) - A, b)
+    acc = msm.IQNILS(0.1, reuse=0, filter_limit=1e-6, preconditioner="none")
+    acc.setup([n])
+    acc.start_window()
+    x = np.zeros(n)
+    for _ in range(n + 1):
+        x = acc.next(x, A @ x + b)
+    np.testing.assert_allclose(x, x_star, rtol=1e-8, atol=1e-8)
