@@ -143,6 +143,8 @@ class StreamVorticitySolver:
         db = PETSc.Options()
         self._set: list[str] = []
         self.user_options = [prefix + key.lstrip("-") for key in options]
+        self._ew_fallback = not any(db.hasName(prefix + key) or prefix + key in self.user_options
+                                    for key in ("snes_ksp_ew", "ksp_rtol"))
         for key, value in {**default_options(self.comm.getSize()), **dict(options)}.items():
             name = prefix + key.lstrip("-")
             if not db.hasName(name):
@@ -210,11 +212,37 @@ class StreamVorticitySolver:
         return interior_operator(self.extended_solution(), self.layout, phys)
 
     def solve(self, phys: Physics) -> tuple[int, int]:
-        """Newton from the current solution; returns ``(converged reason, iterations)`` (collective)."""
+        """Newton from the current solution; returns ``(converged reason, iterations)`` (collective).
+
+        With the default Eisenstat–Walker inner tolerances a Newton solve can
+        fail where exact inner solves converge (a buoyancy-driven step from
+        rest: the loose first direction is no descent direction for the line
+        search). Unless the caller chose ``snes_ksp_ew`` or ``ksp_rtol``, a
+        failed solve is repeated once from the same start with inner solves to
+        ``ksp_rtol = 1e-10`` (logged); the choice is made per solve, so a
+        repeated window or a restart repeats it bit for bit.
+        """
         self.phys = phys
+        start = self.solution.copy() if self._ew_fallback else None
         self.x.stateIncrease()
         self.snes.solve(None, self.x)
-        return int(self.snes.getConvergedReason()), int(self.snes.getIterationNumber())
+        reason, its = int(self.snes.getConvergedReason()), int(self.snes.getIterationNumber())
+        if reason > 0 or start is None or not self.snes.getUseEW():
+            return reason, its
+        logger.info("Newton with Eisenstat-Walker inner tolerances failed (reason %d after %d steps); "
+                    "repeating the solve with inner solves to ksp_rtol=1e-10", reason, its)
+        ksp = self.snes.getKSP()
+        rtol = ksp.getTolerances()[0]
+        self.snes.setUseEW(False)
+        ksp.setTolerances(rtol=1e-10)
+        self.solution[...] = start
+        self.x.stateIncrease()
+        try:
+            self.snes.solve(None, self.x)
+        finally:
+            self.snes.setUseEW(True)
+            ksp.setTolerances(rtol=rtol)
+        return int(self.snes.getConvergedReason()), its + int(self.snes.getIterationNumber())
 
     def continuation(self, make: Callable[[float], Physics], factors: list[float]) -> tuple[int, int, float]:
         """Solve for each viscosity factor in turn (``make(factor)`` builds the physics), each
