@@ -1,6 +1,7 @@
 # msmcore: every target sets itself up (idempotently) before it runs.
 #   make test   - set up, then the static checks and the whole test suite (core, plugins, MPI)
-#   make lint   - the static checks alone: ruff and mypy on msmcore (configured in pyproject.toml)
+#   make lint   - the static checks alone: ruff on all the Python code, mypy on msmcore and each
+#                 plugin's src (both configured in pyproject.toml)
 #   make demo   - set up, then run the examples
 #   make bench  - set up, then the benchmarks (writes nothing to docs/ by itself)
 #   make setup  - only the set-up: apt packages, .venv, PETSc stack, editable installs
@@ -26,10 +27,13 @@ test: setup
 	$(MAKE) --no-print-directory lint test-serial test-mpi
 
 # Static checks first: a lint or type error fails the run before the tests start
-# (both checkers run, so one run lists every finding).
+# (both checkers run, so one run lists every finding). mypy checks the files listed
+# in pyproject.toml (msmcore and plugins/*/src, each plugin's src a package root) in
+# one run, incrementally from .mypy_cache.
+LINT_PATHS := msmcore plugins benchmarks examples tests
 lint:
 	@status=0; \
-	$(PY) -m ruff check msmcore || status=1; \
+	$(PY) -m ruff check $(LINT_PATHS) || status=1; \
 	$(PY) -m mypy || status=1; \
 	exit $$status
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import statistics
 import sys
-import time
 
 import numpy as np
 from mpi4py import MPI

@@ -53,7 +53,8 @@ def exchange_table(data: dict) -> str:
         if nbytes < 10_000:
             cells = [f"{d[k] * 1e6:.2f} µs" for k in ("numpy_s", "veccopy_s", "msmcore_s")]
         else:
-            cells = [f"{d[k] * 1e3:.2f} ms ({nbytes / d[k] / 1e9:.2f} GB/s)" for k in ("numpy_s", "veccopy_s", "msmcore_s")]
+            cells = [f"{d[k] * 1e3:.2f} ms ({nbytes / d[k] / 1e9:.2f} GB/s)"
+                     for k in ("numpy_s", "veccopy_s", "msmcore_s")]
         rows.append(f"| {label} | {' | '.join(cells)} | {d['msmcore_s'] / d['veccopy_s']:.2f} |")
     return "\n".join(rows)
 
@@ -62,12 +63,16 @@ def rd_table(data: dict) -> str:
     ours, peer = data["msmcore"], data["muscle3"]
     rows = ["| | msmcore | MUSCLE3 " + peer["muscle3_version"] + " | MUSCLE3 / msmcore |", "|---|---|---|---|",
             f"| coupled run (no start-up, no imports) | {ours['coupled_run_s'] * 1e3:.1f} ms | "
-            f"{peer['median_coupled_run_s'] * 1e3:.1f} ms | {peer['median_coupled_run_s'] / ours['coupled_run_s']:.0f}x |",
-            f"| MUSCLE3's macro loop alone (inside its process, without manager start-up and 0.5 s polling) vs msmcore's whole coupled run | {ours['coupled_run_s'] * 1e3:.1f} ms | "
-            f"{peer['median_macro_loop_s'] * 1e3:.1f} ms | {peer['median_macro_loop_s'] / ours['coupled_run_s']:.0f}x |",
+            f"{peer['median_coupled_run_s'] * 1e3:.1f} ms | "
+            f"{peer['median_coupled_run_s'] / ours['coupled_run_s']:.0f}x |",
+            "| MUSCLE3's macro loop alone (inside its process, without manager start-up and 0.5 s polling) "
+            f"vs msmcore's whole coupled run | {ours['coupled_run_s'] * 1e3:.1f} ms | "
+            f"{peer['median_macro_loop_s'] * 1e3:.1f} ms | "
+            f"{peer['median_macro_loop_s'] / ours['coupled_run_s']:.0f}x |",
             f"| whole process wall time | {ours['wall_s']:.2f} s | {peer['median_wall_s']:.2f} s | "
             f"{peer['median_wall_s'] / ours['wall_s']:.1f}x |",
-            f"| max relative difference to numpy reference | {ours['max_rel_diff']:.1e} | {peer['max_rel_diff']:.1e} | |"]
+            f"| max relative difference to numpy reference | {ours['max_rel_diff']:.1e} | "
+            f"{peer['max_rel_diff']:.1e} | |"]
     split = (f"msmcore's coupled run: {ours['compute_s'] * 1e3:.1f} ms in the two components, "
              f"{ours['exchange_s'] * 1e3:.2f} ms in exchanges (100 transfers).")
     return "\n".join(rows) + "\n\n" + split

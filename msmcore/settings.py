@@ -55,9 +55,36 @@ class Setting(Generic[T]):
         Inclusive bounds for numbers.
     """
 
+    # The value type T is what ``type`` returns: ``Setting(float, default=1.0)`` is a
+    # ``Setting[float]`` and reads as a float on an instance; a default of None (not
+    # given) makes it optional: ``Setting(str, default=None)`` is a ``Setting[str | None]``.
+    @overload
+    def __init__(
+        self: Setting[T | None],
+        type: Callable[[Any], T],
+        default: None,
+        *,
+        doc: str = "",
+        units: str | None = None,
+        choices: Sequence[Any] | None = None,
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> None: ...
+    @overload
     def __init__(
         self,
-        type: Any,
+        type: Callable[[Any], T],
+        default: Any = REQUIRED,
+        *,
+        doc: str = "",
+        units: str | None = None,
+        choices: Sequence[Any] | None = None,
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> None: ...
+    def __init__(
+        self,
+        type: Callable[[Any], Any],
         default: Any = REQUIRED,
         *,
         doc: str = "",
@@ -230,7 +257,7 @@ def _to_bool(value: Any) -> bool:
     raise ValueError("not a boolean")
 
 
-class Converter:
+class Converter(Generic[T]):
     """A named conversion function, usable as the type of a :class:`Setting`.
 
     The name says what a valid value is; :class:`Setting` puts it in its error
@@ -246,11 +273,11 @@ class Converter:
         Converts a raw value or raises :class:`ValueError`/:class:`TypeError`.
     """
 
-    def __init__(self, name: str, func: Callable[[Any], Any]) -> None:
+    def __init__(self, name: str, func: Callable[[Any], T]) -> None:
         self.__name__ = name
         self._func = func
 
-    def __call__(self, value: Any) -> Any:
+    def __call__(self, value: Any) -> T:
         return self._func(value)
 
     def __repr__(self) -> str:

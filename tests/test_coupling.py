@@ -31,7 +31,7 @@ def test_wrong_direction():
     c = pair()
     with pytest.raises(msm.CouplingError, match="'b.value' is an input port; a connection goes from an output"):
         c.connect("b.value", "a.count")
-    with pytest.raises(msm.CouplingError, match="'b.last' is an output port; connect it to an input port \\(inputs of 'b': value\\)"):
+    with pytest.raises(msm.CouplingError, match="'b.last' is an output port; connect it to an input port \\(inputs of 'b': value\\)"):  # noqa: E501 - the whole message, as the code writes it
         c.connect("a.count", "b.last")
 
 
@@ -130,14 +130,14 @@ def test_macro_micro_resets_micro_clock_and_runs_its_horizon():
 def test_exception_in_component_names_component_and_time():
     c = msm.Coupling()
     c.add("solver", Broken, at=2.5)
-    with pytest.raises(msm.CouplingError, match="component 'solver' \\(Broken\\) failed in advance to t=3 at t=2: RuntimeError: solver diverged"):
+    with pytest.raises(msm.CouplingError, match="component 'solver' \\(Broken\\) failed in advance to t=3 at t=2: RuntimeError: solver diverged"):  # noqa: E501 - the whole message, as the code writes it
         c.run(until=5.0, scheme=msm.Serial(window=1.0))
 
 
 def test_nan_output_names_component_port_time_and_index():
     c = msm.Coupling()
     c.add("solver", Broken, mode="nan", at=2.0)
-    with pytest.raises(msm.CouplingError, match="'solver' \\(Broken\\) produced 1 non-finite value\\(s\\) on port 'out' at t=2 \\(first at index \\(1,\\)\\)"):
+    with pytest.raises(msm.CouplingError, match="'solver' \\(Broken\\) produced 1 non-finite value\\(s\\) on port 'out' at t=2 \\(first at index \\(1,\\)\\)"):  # noqa: E501 - the whole message, as the code writes it
         c.run(until=5.0, scheme=msm.Serial(window=1.0))
 
 

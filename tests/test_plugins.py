@@ -5,11 +5,10 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from plugin_fakes import Dummy, FakeDistribution, FakeEntryPoint, plugin_module
 
 import msmcore as msm
 from msmcore.plugins import PluginRegistry
-
-from plugin_fakes import Dummy, FakeDistribution, FakeEntryPoint, plugin_module
 
 
 class Other(Dummy):
@@ -216,7 +215,7 @@ def test_a_plugin_added_later_with_a_script_key_keeps_it_and_warns(make_registry
     reg = make_registry()
     reg.register("late.comp", Other)
     reg.add_plugin(plugin_module("late_plugin", {"late.comp": Dummy, "late.more": Dummy}))
-    with pytest.warns(msm.PluginWarning, match="'late.comp' is registered twice.*registration of 'late.comp' is dropped"):
+    with pytest.warns(msm.PluginWarning, match="'late.comp' is registered twice.*registration of 'late.comp' is dropped"):  # noqa: E501 - the whole message, as the code writes it
         assert reg.get("late.comp").factory is Dummy
     assert reg.keys() == ["late.comp", "late.more"]
     with warnings.catch_warnings():

@@ -110,5 +110,5 @@ def test_converters_for_structured_settings():
         size = msm.Setting(pair, default=(1.0, 1.0))
 
     assert Box(size=["2", 3]).size == (2.0, 3.0)
-    with pytest.raises(msm.ConfigurationError, match="'size' of component 'Box' must be a pair of floats > 0.*-1 is not > 0"):
+    with pytest.raises(msm.ConfigurationError, match="'size' of component 'Box' must be a pair of floats > 0.*-1 is not > 0"):  # noqa: E501 - the whole message, as the code writes it
         Box(size=(1, -1))

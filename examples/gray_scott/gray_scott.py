@@ -85,7 +85,7 @@ def plot(result: msm.Result, path: str) -> None:
 
     v = result["v"]["state_out"]
     fig, axes = plt.subplots(1, 2, figsize=(8, 4))
-    for ax, index in zip(axes, (0, -1)):
+    for ax, index in zip(axes, (0, -1), strict=True):
         ax.imshow(v[index].values.T, origin="lower", cmap="magma", extent=(0, LENGTH, 0, LENGTH), vmin=0, vmax=0.4)
         ax.set_title(f"V at t = {float(v['time'][index]):g}")
         ax.set_xlabel("x")

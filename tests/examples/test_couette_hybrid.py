@@ -11,7 +11,8 @@ velocity from fluctuating hydrodynamics (couette.md_sigma): the thermal x-moment
 wall and constraint band sits in modes sin(kπy/L) with equipartition variance 2T/(ρAL)
 (summing to the instantaneous slab variance (T/m)/N_slab, i.e. sqrt(T/m)/sqrt(N_slab)) and
 decay times τ_k = h²/(k²π²ν) (h, the channel: the constraint band follows the continuum,
-which follows MD's boundary slab, so the slowest mode spans the channel); averaging an OU amplitude over D multiplies its variance by
+which follows MD's boundary slab, so the slowest mode spans the channel); averaging an OU amplitude
+over D multiplies its variance by
 g(D/τ_k) = 2τ_k/D − 2(τ_k/D)²(1 − e^(−D/τ_k)). The slowest mode (τ_1 ≈ 10τ) makes σ_b about
 three times the naive sqrt(T/m)/sqrt(N_slab · windows), which treats every 0.5τ window as
 independent and was seen to be violated by 3–4 "σ" between seeds. 3 is the safety factor;

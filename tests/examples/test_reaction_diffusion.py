@@ -3,7 +3,8 @@
 Reference: examples/reaction_diffusion/numpy_reference.py, a plain-numpy
 implementation of the same scheme: MUSCLE3's reaction-diffusion example
 (MUSCLE3 documentation, "Tutorial with Python", reaction_diffusion.py: 100 cells,
-dx = 0.01, D = 0.0405, k = -4.05e4, U = 2.0 at cells 25, 50, 75). Tolerance 1e-12 relative in every cell at every macro step:
+dx = 0.01, D = 0.0405, k = -4.05e4, U = 2.0 at cells 25, 50, 75). Tolerance 1e-12 relative in every
+cell at every macro step:
 the two compute the same floating-point operations up to the order of the
 stencil sums, so only round-off (~1e-15 per step) separates them.
 """

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from msm_fluid import Diffusion
 
 import msmcore as msm
-from msm_fluid import Diffusion
 
 
 def make(**settings) -> Diffusion:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from msm_fluid import Diffusion
 
 import msmcore as msm
-from msm_fluid import Diffusion
 
 OK: dict[str, Any] = {"shape": (10,), "D": 1.0, "dt": 0.1}
 

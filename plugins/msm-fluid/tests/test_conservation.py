@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from msm_fluid import Diffusion
 
 # Tolerances (relative to sum|u|): explicit arithmetic is round-off only,

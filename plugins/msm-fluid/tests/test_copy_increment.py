@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from msm_fluid import Diffusion
 
 # The numbers of MUSCLE3's reaction-diffusion example (MUSCLE3 documentation, "Tutorial with

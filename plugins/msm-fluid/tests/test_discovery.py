@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib.metadata as md
 
 import pytest
+from msm_fluid import Diffusion
 
 import msmcore as msm
-from msm_fluid import Diffusion
 
 
 def _installed() -> bool:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from msm_fluid import Diffusion
 
 RTOL = 1e-10
@@ -31,7 +30,7 @@ def mode(shape: tuple[int, ...], ks: tuple[int, ...], spacing: tuple[float, ...]
     """The product eigenmode and its eigenvalue."""
     v = np.ones(shape)
     lam = 0.0
-    for a, (n, k, h) in enumerate(zip(shape, ks, spacing)):
+    for a, (n, k, h) in enumerate(zip(shape, ks, spacing, strict=True)):
         i = np.arange(n)
         if boundary == "neumann":
             f = np.cos(k * np.pi * (i + 0.5) / n)

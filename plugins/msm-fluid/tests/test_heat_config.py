@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from msm_fluid import Heat
 
 import msmcore as msm
-from msm_fluid import Heat
 
 OK: dict[str, Any] = {"size": (1.0, 1.0), "nodes": (5, 5), "dt": 0.1}
 

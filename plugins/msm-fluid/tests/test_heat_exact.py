@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from msm_fluid import Heat
 from msm_fluid.conduction import EDGES
 
@@ -198,7 +197,7 @@ def test_coupled_dirichlet_neumann_iteration_reaches_the_tutorial_tolerance() ->
         t1 = 0.1 * k
         saved = left.save_state(), right.save_state()
         guess, omega, r_old = t_out.copy(), 0.5, None
-        for it in range(1, 51):
+        for it in range(1, 51):  # noqa: B007 - the count where the loop broke is used after it
             left.restore_state(saved[0])
             t_in[...] = guess
             left.advance(t1)

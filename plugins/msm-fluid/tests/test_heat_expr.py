@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 import pytest
-
-import msmcore as msm
 from msm_fluid import Heat
 from msm_fluid._expr import Expression, bind_function
+
+import msmcore as msm
 
 BASE = dict(size=(1.0, 1.0), nodes=(3, 3), dt=0.1)
 

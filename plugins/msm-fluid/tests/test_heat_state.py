@@ -6,9 +6,9 @@ import importlib.metadata as md
 
 import numpy as np
 import pytest
+from msm_fluid import Heat
 
 import msmcore as msm
-from msm_fluid import Heat
 
 PROBLEM = dict(
     constants={"alpha": 3.0, "beta": 1.2},

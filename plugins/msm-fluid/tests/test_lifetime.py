@@ -13,10 +13,10 @@ import gc
 
 import numpy as np
 import pytest
+from msm_fluid import Diffusion, Heat
 from petsc4py import PETSc
 
 import msmcore as msm
-from msm_fluid import Diffusion, Heat
 
 RUNS = 20
 
@@ -111,7 +111,7 @@ def test_heat_runs_again_identically_and_leaves_no_petsc_object(role: str, edge:
     assert live_petsc_objects() == before  # DMDA, Vecs, Mats, KSP and the interface scatter are gone
     for run in range(1, RUNS):
         again = one_heat_run(c)
-        for a, b in zip(again, first):
+        for a, b in zip(again, first, strict=True):
             np.testing.assert_array_equal(a, b, err_msg=f"run {run}")
     assert live_petsc_objects() == before  # none of the runs left a PETSc object behind
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from msm_md import LJFluid
 
 import msmcore as msm
-from msm_md import LJFluid
 
 
 @pytest.mark.parametrize("settings, words", [

@@ -6,9 +6,9 @@ import importlib.metadata as md
 
 import numpy as np
 import pytest
+from msm_md import LJFluid
 
 import msmcore as msm
-from msm_md import LJFluid
 
 CHANNEL = dict(periodic="xz", cells=(3, 5, 3), density=0.8, temperature=1.0, n_bins=10, seed=2,
                thermostat_axes="z")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from msm_md import LJFluid
 
 SMALL = dict(density=0.8, temperature=1.0, cells=(4, 4, 4), cutoff=2.5, n_bins=4)

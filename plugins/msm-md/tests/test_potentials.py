@@ -13,7 +13,6 @@ import math
 
 import numpy as np
 import pytest
-
 from msm_md import LJFluid, PairPotential
 from msm_md.pairs import pair_terms
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from msm_md import LJFluid
 
 CHANNEL = dict(periodic="xz", cells=(3, 5, 3), density=0.8, temperature=1.0, n_bins=10, seed=9,

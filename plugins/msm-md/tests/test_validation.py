@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from msm_md import LJFluid
 
 #: (T*, ρ*, U*/N, p*) from NIST SRSW, LJ NVT MC, r_c = 3σ + LRC, N = 500.

@@ -71,7 +71,8 @@ def substrates_value(v: Any) -> dict[str, dict[str, Any]]:
         unknown = sorted(set(spec) - set(SUBSTRATE_KEYS))
         if unknown:
             raise ValueError(f"substrate '{name}': unknown key(s) {unknown}; allowed: {list(SUBSTRATE_KEYS)}")
-        entry = {k: _number(spec.get(k, 0.0), f"substrate '{name}' {k}") for k in ("uptake", "secretion", "default")}
+        entry: dict[str, Any] = {k: _number(spec.get(k, 0.0), f"substrate '{name}' {k}")
+                                 for k in ("uptake", "secretion", "default")}
         if entry["uptake"] < 0 or entry["secretion"] < 0:
             raise ValueError(f"substrate '{name}': uptake and secretion must be >= 0, got {entry}")
         units = spec.get("units", "1")

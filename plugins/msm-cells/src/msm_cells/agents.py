@@ -189,7 +189,7 @@ class Cells(msm.Component):
 
     def declare_ports(self) -> list[msm.Port]:
         """Agent ports (see the class docstring)."""
-        a = {"agents": "cells"}
+        a: dict[str, Any] = {"agents": "cells"}
         vol_units = "um^3" if self.dim == 3 else "um^2"
         ports = [msm.Port.output("positions_out", components=self.dim, units="um", doc="cell centres", **a),
                  msm.Port.output("volumes_out", units=vol_units, doc="cell volumes (2D: disc areas)", **a),
@@ -205,7 +205,7 @@ class Cells(msm.Component):
                   for p in _MODIFIERS]
         if self.network_species:
             k = len(self.network_species)
-            names = {"value_names": self.network_species, "value_dim": "species"}
+            names: dict[str, Any] = {"value_names": self.network_species, "value_dim": "species"}
             ports += [msm.Port.input("network_in", components=k, required=False, doc="the network's state", **a,
                                      **names),
                       msm.Port.output("network_out", components=k, doc="network state with local substrates",

@@ -38,8 +38,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, overload
 
 import numpy as np
+
 from msm_cells import rng
 from msm_cells.cycle import CycleModel
 from msm_cells.mechanics import ab2_update, velocities
@@ -51,7 +53,11 @@ NECROTIC = -2
 _DAUGHTER_OFFSET = 0.20710678118654752  # PhysiCell Cell::divide: (sqrt(2) - 1) / 2
 
 
-def radius_of(volume: np.ndarray) -> np.ndarray:
+@overload
+def radius_of(volume: float) -> float: ...
+@overload
+def radius_of(volume: np.ndarray) -> np.ndarray: ...
+def radius_of(volume: np.ndarray | float) -> np.ndarray | float:
     """Radius of a sphere of the given volume, ``(3 V / (4 pi))^(1/3)``."""
     return np.cbrt(0.75 * np.asarray(volume) / np.pi)
 
@@ -192,7 +198,7 @@ class Population:
         self.time += dt
 
     def run(self, duration: float, dt_mechanics: float, dt_phenotype: float, mechanics: bool = True,
-            **inputs: np.ndarray | None) -> list[StepEvents]:
+            **inputs: Any) -> list[StepEvents]:
         """Advance by ``duration``: mechanics steps, and a phenotype step after every
         ``dt_phenotype / dt_mechanics``-th of them (counted from ``time`` 0).
 

@@ -114,7 +114,7 @@ class Expression:
         return self.text
 
 
-def _check(node: ast.AST, names: set[str]) -> ast.AST:
+def _check(node: ast.expr, names: set[str]) -> ast.expr:
     """Raise ValueError unless ``node`` is in the whitelist; collect free names."""
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
@@ -268,7 +268,7 @@ def bind_function(
             return _shaped(out, x, y)
         except (TypeError, ValueError):  # a scalar-only function: call it point by point
             xs, ys = np.broadcast_arrays(x, y)
-            flat = [float(func(float(a), float(b), float(t))) for a, b in zip(xs.ravel(), ys.ravel())]
+            flat = [float(func(float(a), float(b), float(t))) for a, b in zip(xs.ravel(), ys.ravel(), strict=True)]
             return np.asarray(flat, dtype=np.float64).reshape(xs.shape)
 
     return call

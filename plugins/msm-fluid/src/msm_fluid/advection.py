@@ -119,7 +119,7 @@ class Sides:
             start, stop = grid.owned[axis]
             face = grid.shape[axis] - 1 if high else 0
             if start <= face < stop:
-                sl = [slice(None), slice(None)]
+                sl: list[slice | int] = [slice(None), slice(None)]
                 sl[axis] = face - start
                 mask[tuple(sl)] = True
                 values[tuple(sl)] = self.value[name]
@@ -182,10 +182,10 @@ def face_velocities(grid: CellGrid, sides: Sides, ux: np.ndarray, uy: np.ndarray
         for high, (face, here) in enumerate(((0, start == 0), (stop - start, stop == n))):
             if not here:
                 continue
-            sl = [slice(None), slice(None)]
+            sl: list[slice | int] = [slice(None), slice(None)]
             sl[axis] = face
             if sides.of(axis, high) in sides.open:
-                src = [inner[0], inner[1]]
+                src: list[slice | int] = [inner[0], inner[1]]
                 src[axis] = w + face - high  # the boundary cell itself
                 U[tuple(sl)] = cell[tuple(src)]
             else:

@@ -188,7 +188,9 @@ class AdvectionDiffusion(msm.Component):
                 f"{where}: give exactly one of 'cells' (cell-centred grid) and 'nodes' (vertex-centred, "
                 f"boundary included); got cells={self.cells}, nodes={self.nodes}")
         self.node_grid = self.nodes is not None
-        self.points: tuple[int, int] = self.nodes if self.node_grid else self.cells
+        points = self.nodes if self.nodes is not None else self.cells
+        assert points is not None  # exactly one of the two is given (checked above)
+        self.points: tuple[int, int] = points
         self.sides = Sides(
             kind={s: getattr(self, s)[0] for s in SIDES},
             value={s: getattr(self, s)[1] for s in SIDES},
@@ -221,7 +223,7 @@ class AdvectionDiffusion(msm.Component):
         """``state_out``, ``velocity_in``, ``source_in``, ``buoyancy_out`` (cell-centre coordinates)."""
         length = type(self).size.units
         shape = self.points
-        common = dict(coords=dict(self._coords), coord_units=length)
+        common: dict[str, Any] = dict(coords=dict(self._coords), coord_units=length)
         return [
             msm.Port.output("state_out", shape, units=self.units, doc="the scalar field (the state)", **common),
             msm.Port.input("velocity_in", shape, components=2, units="m/s", required=False,
@@ -335,7 +337,7 @@ class AdvectionDiffusion(msm.Component):
     def _set_velocity(self, t: float) -> None:
         """Velocity of this step: ``velocity_in`` if received (checked finite), else the setting."""
         vel = self._arrays["velocity_in"]
-        error = None
+        error: msm.MSMError | None = None
         if self.velocity_received:
             bad = ~np.isfinite(vel)
             if bad.any():

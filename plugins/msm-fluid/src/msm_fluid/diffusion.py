@@ -201,14 +201,14 @@ class Diffusion(msm.Component):
                     )
                 cell = tuple(int(i) for i in np.unravel_index(index, shape))
             else:
-                if len(index) != len(shape) or any(not 0 <= i < n for i, n in zip(index, shape)):
+                if len(index) != len(shape) or any(not 0 <= i < n for i, n in zip(index, shape, strict=True)):
                     raise msm.ConfigurationError(
                         f"{self._where('initial_points')}: cell {key} is outside the grid of shape "
                         f"{shape}; give {len(shape)} indices with 0 <= index < cells on that axis, "
                         "or one flat (C-order) index"
                     )
                 cell = tuple(index)
-            if self.boundary == "dirichlet" and any(i in (0, n - 1) for i, n in zip(cell, shape)):
+            if self.boundary == "dirichlet" and any(i in (0, n - 1) for i, n in zip(cell, shape, strict=True)):
                 raise msm.ConfigurationError(
                     f"{self._where('initial_points')}: cell {key} is a boundary cell, which "
                     f"boundary='dirichlet' holds at boundary_value={self.boundary_value}; "
@@ -395,8 +395,8 @@ class Diffusion(msm.Component):
         assert u is not None
         u[...] = self.initial
         for cell, value in self._points.items():
-            if all(s <= i < e for i, (s, e) in zip(cell, grid.owned)):  # a global index this rank owns
-                u[tuple(i - s for i, (s, _) in zip(cell, grid.owned))] = value
+            if all(s <= i < e for i, (s, e) in zip(cell, grid.owned, strict=True)):  # a global index this rank owns
+                u[tuple(i - s for i, (s, _) in zip(cell, grid.owned, strict=True))] = value
         self._bidx = np.flatnonzero(grid.boundary_mask()) if self.boundary == "dirichlet" else self._bidx[:0]
         self._bface = self._faces_of(grid, self._bidx)
         self._take_faces(local=False)

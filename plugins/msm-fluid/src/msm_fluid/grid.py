@@ -225,14 +225,14 @@ class CellGrid:
     def owned_to_local(self, flat: np.ndarray) -> np.ndarray:
         """Ghosted-local flat indices of cells given by flat indices into the owned box."""
         owned = np.unravel_index(np.asarray(flat, dtype=np.int64), self.local_shape)
-        return self.local_index(tuple(i + s for i, (s, _) in zip(owned, self.owned)))
+        return self.local_index(tuple(i + s for i, (s, _) in zip(owned, self.owned, strict=True)))
 
     def boundary_mask(self) -> np.ndarray:
         """Boolean mask over the owned box: True for cells on a face of the grid."""
         mask = np.zeros(self.local_shape, dtype=bool)
         for a, n in enumerate(self.shape):
             s, e = self.owned[a]
-            index = [slice(None)] * self.dim
+            index: list[slice | int] = [slice(None)] * self.dim
             for face in (0, n - 1):
                 if s <= face < e:
                     index[a] = face - s
@@ -304,12 +304,12 @@ class NodeGrid(CellGrid):
                              f"shape {shape}, extent {tuple(extent)}, origin {tuple(origin)}")
         self.extent: tuple[float, ...] = tuple(float(e) for e in extent)
         self.origin: tuple[float, ...] = tuple(float(o) for o in origin)
-        spacing = tuple(e / (n - 1) for e, n in zip(self.extent, shape))
+        spacing = tuple(e / (n - 1) for e, n in zip(self.extent, shape, strict=True))
         super().__init__(shape, spacing, comm, stencil_width=stencil_width, box_stencil=box_stencil)
 
     def coordinates(self) -> dict[str, np.ndarray]:
         """Node coordinates of the whole grid by axis name (exact end points)."""
         return {
             AXIS_NAMES[a]: np.linspace(o, o + e, n)
-            for a, (o, e, n) in enumerate(zip(self.origin, self.extent, self.shape))
+            for a, (o, e, n) in enumerate(zip(self.origin, self.extent, self.shape, strict=True))
         }

@@ -190,8 +190,8 @@ class Heat(msm.Component):
         self._g = funcs["boundary"]
         self._f = funcs["source"]
         self._u0 = funcs.get("initial", self._g)
-        self.spacing: tuple[float, float] = tuple(  # type: ignore[assignment]
-            w / (n - 1) for w, n in zip(self.size, self.nodes))
+        self.spacing: tuple[float, float] = tuple(
+            w / (n - 1) for w, n in zip(self.size, self.nodes, strict=True))
         self._coords = {
             "x": np.linspace(self.origin[0], self.origin[0] + self.size[0], self.nodes[0]),
             "y": np.linspace(self.origin[1], self.origin[1] + self.size[1], self.nodes[1]),
@@ -199,8 +199,13 @@ class Heat(msm.Component):
         self._grid: NodeGrid | None = None
         self._grid_comm: Any = None
         self._natural = np.empty(0, dtype=np.int64)  # port_indices() of temperature_out
-        self._u = self._rhs = self._held = self._lift = self._w = None  # type: ignore[assignment]
-        self._X = self._Y = None  # type: ignore[assignment]
+        self._u: np.ndarray | None = None
+        self._rhs: np.ndarray | None = None
+        self._held: np.ndarray | None = None
+        self._lift: np.ndarray | None = None
+        self._w: np.ndarray | None = None
+        self._X: np.ndarray | None = None
+        self._Y: np.ndarray | None = None
         self._held_mask: np.ndarray | None = None
         self._held_idx = np.empty(0, dtype=np.int64)
         self._iface_in: np.ndarray | None = None
@@ -446,22 +451,24 @@ class Heat(msm.Component):
             q = self._iface_in
             # half-cell balance: W-weighted flux term -s q / h on the edge's inner nodes
             part.row(rhs)[inner] -= dt * edge.side * q[inner] / self.spacing[edge.axis]
-        self._vheld.stateIncrease()  # type: ignore[union-attr]
-        self._K.mult(self._vheld, self._vlift)  # type: ignore[arg-type]
-        rhs += dt * self._lift  # type: ignore[operator]
+        assert self._vheld is not None and self._vrhs is not None and self._vx is not None
+        assert self._lift is not None
+        self._vheld.stateIncrease()
+        self._K.mult(self._vheld, self._vlift)
+        rhs += dt * self._lift
         rhs[mask] = held[mask]
         u[mask] = held[mask]  # also the initial guess
-        self._vrhs.stateIncrease()  # type: ignore[union-attr]
-        self._vx.stateIncrease()  # type: ignore[union-attr]
+        self._vrhs.stateIncrease()
+        self._vx.stateIncrease()
         self._solve()
         u[mask] = held[mask]  # exactly, not to the KSP tolerance
-        self._vx.stateIncrease()  # type: ignore[union-attr]
+        self._vx.stateIncrease()
 
         if edge is not None:
             assert self._iface_out is not None
             if self.role == "dirichlet":
                 assert u_old_edge is not None
-                self._iface_out[...] = part.flux(self._vx, self.kappa, self.spacing,  # type: ignore[arg-type]
+                self._iface_out[...] = part.flux(self._vx, self.kappa, self.spacing,
                                                  u_old_edge, part.row(f), dt)
             else:
                 self._iface_out[...] = part.row(u)

@@ -177,7 +177,7 @@ class NavierStokes(msm.Component):
     def declare_ports(self) -> list[msm.Port]:
         """The field ports (node coordinates) and ``wall_velocity_in``."""
         nodes, c = self.nodes, self._coords
-        field = dict(coords=c, coord_units="m")
+        field: dict[str, Any] = dict(coords=c, coord_units="m")
         edge_pts = np.array([[c["x"][0], c["y"].mean()], [c["x"][-1], c["y"].mean()],
                              [c["x"].mean(), c["y"][0]], [c["x"].mean(), c["y"][-1]]])
         return [

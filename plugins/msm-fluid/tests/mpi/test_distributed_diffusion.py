@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from mpi4py import MPI
-
 from msm_fluid import Diffusion
 
 WORLD = MPI.COMM_WORLD

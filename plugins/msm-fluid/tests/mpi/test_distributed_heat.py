@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from mpi4py import MPI
-
-import msmcore as msm
 from msm_fluid import Heat
 from msm_fluid.conduction import EDGES
+
+import msmcore as msm
 
 WORLD = MPI.COMM_WORLD
 ALPHA, BETA, GAMMA, KAPPA = 3.0, 1.2, 0.7, 0.5
@@ -196,7 +196,7 @@ def test_generic_run_with_save_restore_equals_serial(edge: str, role: str) -> No
                 np.testing.assert_allclose(history[-1][1], first[1], rtol=0, atol=1e-9)
         runs[label] = history
         c.finalize()
-    for (u, q), (u_ref, q_ref) in zip(runs["dist"], runs["serial"]):
+    for (u, q), (u_ref, q_ref) in zip(runs["dist"], runs["serial"], strict=True):
         np.testing.assert_allclose(u, u_ref, rtol=0, atol=1e-10 * np.max(np.abs(u_ref)))
         np.testing.assert_allclose(q, q_ref, rtol=0, atol=1e-9 * np.max(np.abs(q_ref)))
     assert np.ptp(runs["serial"][-1][1]) > 1e-2  # the interface output varies along the edge

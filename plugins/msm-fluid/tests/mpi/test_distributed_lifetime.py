@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 from mpi4py import MPI
+from msm_fluid import Diffusion
 
 import msmcore as msm
-from msm_fluid import Diffusion
 
 WORLD = MPI.COMM_WORLD
 HEAT = dict(constants={"alpha": 3.0, "beta": 1.2}, boundary="1 + x**2 + alpha*y**2 + beta*t",

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +49,7 @@ __all__ = [
     "variables",
 ]
 
-Value = Union[float, np.floating, np.ndarray]
+Value = float | np.floating | np.ndarray
 Evaluator = Callable[[Sequence[Any], float], Any]
 
 
@@ -99,7 +99,7 @@ class Op:
         return f"{self.op}({', '.join(str(a) for a in self.args)})"
 
 
-Expr = Union[Const, Var, Time, Op]
+Expr = Const | Var | Time | Op
 
 ZERO = Const(0.0)
 ONE = Const(1.0)
@@ -111,12 +111,12 @@ def _where(cond: Any, a: Any, b: Any) -> Any:
 
 def _piecewise_eval(values: Sequence[Any], conditions: Sequence[Any], otherwise: Any) -> Any:
     if all(np.ndim(c) == 0 for c in conditions) and all(np.ndim(v) == 0 for v in values):
-        for value, condition in zip(values, conditions):  # one cell: the first true condition wins
+        for value, condition in zip(values, conditions, strict=True):  # one cell: the first true condition wins
             if condition:
                 return value
         return otherwise
     result = otherwise
-    for value, condition in zip(reversed(values), reversed(conditions)):
+    for value, condition in zip(reversed(values), reversed(conditions), strict=True):
         result = np.where(condition, value, result)
     return result
 
@@ -337,7 +337,7 @@ def _simplify_piecewise(args: Sequence[Expr]) -> Expr:
     values = list(args[: len(args) - (len(args) % 2)])
     otherwise: Expr = args[-1] if len(args) % 2 else Const(math.nan)
     kept: list[Expr] = []
-    for value, cond in zip(values[0::2], values[1::2]):
+    for value, cond in zip(values[0::2], values[1::2], strict=True):
         if isinstance(cond, Const):
             if cond.value:
                 otherwise = value  # always true: later pieces are unreachable
@@ -403,8 +403,7 @@ def diff(e: Expr, index: int) -> Expr:
             return product(b, power(a, Const(b.value - 1.0)), d[0])
         # a^b * (b' ln a + b a'/a)
         return product(e, add(product(d[1], call("ln", a)), div(product(b, d[0]), a)))
-    (a,) = args if len(args) == 1 else (None,)
-    da = d[0]
+    a, da = args[0], d[0]  # the unary rules below are used only with one argument
     unary = {
         "exp": lambda: product(e, da),
         "ln": lambda: div(da, a),
@@ -432,7 +431,7 @@ def diff(e: Expr, index: int) -> Expr:
     if op in ("min", "max"):
         # the derivative of the selected argument (the first one on ties)
         result, best = d[0], args[0]
-        for arg, darg in zip(args[1:], d[1:]):
+        for arg, darg in zip(args[1:], d[1:], strict=True):
             better = call("lt" if op == "min" else "gt", arg, best)
             result = call("piecewise", darg, better, result)
             best = call(op, best, arg)

@@ -202,8 +202,8 @@ class Network(AgentFollowing, msm.Component):
         """``state_in`` (optional), ``state_out`` and ``rates_out``."""
         ns, nr = len(self.species_names), len(self.reaction_names)
         species = ", ".join(self.species_names)
-        names = {"value_names": self.species_names, "value_dim": "species"}
-        reactions = {"value_names": self.reaction_names, "value_dim": "reaction"} if nr else {}
+        names: dict[str, Any] = {"value_names": self.species_names, "value_dim": "species"}
+        reactions: dict[str, Any] = {"value_names": self.reaction_names, "value_dim": "reaction"} if nr else {}
         place: dict[str, Any] = {"agents": self.agents} if self.agents else {"shape": self.shape}
         return [
             msm.Port.input("state_in", required=False, components=ns, units=self.units, **names, **place,
@@ -376,6 +376,7 @@ class Network(AgentFollowing, msm.Component):
         # Only an agent network (one rank) with no agents now goes without one until agents come.
         if self.method != "euler" and (self.agents is None or self.ncells_local > 0):
             prefix = re.sub(r"\W", "_", self.name) + "_"
+            assert self._c is not None  # laid out by _lay_out()
             self._integrator = TSIntegrator(
                 self.system, self._c, comm=comm if size > 1 else None, ncells=self.ncells,
                 method=self.method, variant=self.variant, rtol=self.rtol, atol=self.atol,

@@ -13,11 +13,18 @@ parent's) - and an agent added without a parent starts at the model's initial va
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 import msmcore as msm
+
+if TYPE_CHECKING:
+    from msm_kinetics.integrator import TSIntegrator
+
+    _Component = msm.Component
+else:
+    _Component = object
 
 __all__ = ["AgentFollowing", "carry_state", "inherit_modes", "inherit_value"]
 
@@ -69,8 +76,27 @@ def _tail(k: int) -> tuple[int, ...]:
     return () if k == 1 else (k,)
 
 
-class AgentFollowing:
+class AgentFollowing(_Component):
     """What :class:`msm_kinetics.network.Network` does when its agents change or a snapshot is restored."""
+
+    # What this mixin uses of the Network (a Component) it is mixed into; defined there.
+    species_names: tuple[str, ...]
+    ncells: int
+    inherit_modes: np.ndarray
+    _initial: np.ndarray
+    _integrator: TSIntegrator | None
+    _c: np.ndarray | None
+    _r: np.ndarray | None
+
+    if TYPE_CHECKING:
+        @property
+        def state(self) -> np.ndarray: ...
+        @property
+        def rates(self) -> np.ndarray: ...
+        def _views(self) -> tuple[np.ndarray, np.ndarray]: ...
+        def _lay_out(self) -> None: ...
+        def _make_integrator(self) -> None: ...
+        def compute_rates(self) -> np.ndarray: ...
 
     def agents_changed(self, name: str, change: msm.AgentChange) -> None:
         """The agents changed: survivors keep their state, daughters inherit (``inherit``), the dead drop out."""

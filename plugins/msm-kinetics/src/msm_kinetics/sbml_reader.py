@@ -139,7 +139,7 @@ def load_sbml(text: str, where: str, source: str = "sbml") -> KineticModel:
     return _Reader(libsbml, model, where, source).build()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ast_names(libsbml: ModuleType) -> dict[int, str]:
     """libSBML's AST node type constants by value -> name (``AST_PLUS``...), built once."""
     return {getattr(libsbml, n): n for n in dir(libsbml) if n.startswith("AST_")}
@@ -472,11 +472,11 @@ class _Reader:
             a = args()
             return neg(a[0]) if len(a) == 1 else sub(a[0], a[1])
         if t == sb.AST_DIVIDE:
-            a, b = args()
-            return div(a, b)
+            num, den = args()
+            return div(num, den)
         if t in (sb.AST_POWER, sb.AST_FUNCTION_POWER):
-            a, b = args()
-            return power(a, b)
+            base, exponent = args()
+            return power(base, exponent)
         if t == sb.AST_FUNCTION_ROOT:
             a = args()
             return call("sqrt", a[0]) if len(a) == 1 else power(a[1], div(ONE, a[0]))
@@ -497,8 +497,8 @@ class _Reader:
             return call(simple, *a)
         reciprocal = _RECIPROCAL.get(self._types.get(t, ""))
         if reciprocal is not None:
-            (a,) = args()
-            return div(ONE, call(reciprocal, a))
+            (arg,) = args()
+            return div(ONE, call(reciprocal, arg))
         if t == sb.AST_FUNCTION_DELAY:
             raise self.fail(
                 f"a delay (MathML csymbol 'delay') in {ctx.what} is not supported: kinetics.network "

@@ -81,7 +81,7 @@ def test_distributed_run_is_bit_for_bit_the_serial_run() -> None:
     assert serial.port_array("state_out").shape == (*SHAPE, 4)  # serial: full shape
     dist = make(WORLD)
     got = run_windows(dist, start)
-    for (s_exp, r_exp), (s_got, r_got) in zip(expected, got):
+    for (s_exp, r_exp), (s_got, r_got) in zip(expected, got, strict=True):
         assert bits(s_got) == bits(s_exp)
         assert bits(r_got) == bits(r_exp)
     # the serial arrays themselves, as a third witness
@@ -121,7 +121,7 @@ def test_block_range_is_balanced() -> None:
         for size in (1, 2, 3, 4, 16):
             blocks = [block_range(n, size, r) for r in range(size)]
             assert blocks[0][0] == 0 and blocks[-1][1] == n
-            assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:]))
+            assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:], strict=False))
             lengths = [b - a for a, b in blocks]
             assert max(lengths) - min(lengths) <= 1 and lengths == sorted(lengths, reverse=True)
 

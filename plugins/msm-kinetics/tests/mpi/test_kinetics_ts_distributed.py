@@ -55,7 +55,7 @@ def test_linearly_implicit_and_explicit_ts_repeat_the_serial_run_bit_for_bit(met
     # short non-stiff start of this stiff problem.)
     serial = run(None, method, windows=windows)
     dist = run(WORLD, method, windows=windows)
-    for s, d in zip(serial, dist):
+    for s, d in zip(serial, dist, strict=True):
         np.testing.assert_array_equal(d, s)
     assert len(np.unique(dist[-1][:, 0])) == SHAPE[0]
 
@@ -67,7 +67,7 @@ def test_newton_based_ts_matches_the_serial_run_to_round_off(method: str, varian
     # (rtol 1e-8): 1e-10 relative (in practice they are identical).
     serial = run(None, method, variant, windows=windows)
     dist = run(WORLD, method, variant, windows=windows)
-    for s, d in zip(serial, dist):
+    for s, d in zip(serial, dist, strict=True):
         np.testing.assert_allclose(d, s, rtol=1e-10, atol=1e-20)
 
 

@@ -31,7 +31,7 @@ __all__ = ["build_integrator"]
 
 
 def build_integrator(kind: str, thermostat: str, dt: float, temperature: float, rate: float,
-                     axes: tuple[bool, bool, bool], n_particles: int, seed: int,
+                     axes: tuple[bool, ...], n_particles: int, seed: int,
                      velocity_shift: bool = False) -> tuple[Any, list[Any]]:
     """The OpenMM integrator, and any extra forces the thermostat needs.
 

@@ -24,7 +24,7 @@ def fcc_sites(cells: tuple[int, int, int], a: float, start: tuple[int, int, int]
     boundaries. ``start`` offsets the cell indices (negative values extend the
     lattice below zero, e.g. for wall atoms).
     """
-    ranges = [np.arange(s, s + c) for s, c in zip(start, cells)]
+    ranges = [np.arange(s, s + c) for s, c in zip(start, cells, strict=True)]
     grid = np.stack(np.meshgrid(*ranges, indexing="ij"), axis=-1).reshape(-1, 1, 3)
     return ((grid + _BASIS[None, :, :]).reshape(-1, 3) + 0.25) * a
 

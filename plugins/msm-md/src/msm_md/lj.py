@@ -8,17 +8,29 @@ from typing import Any
 import numpy as np
 
 import msmcore as msm
-from msmcore.component import substeps
 from msm_md import units as U
 from msm_md._convert import axes_string, float3, index_tuple, int3, positive_float
-from msmcore.mapping.particles import SlabAverager, SlabGrid
-from msmcore.mapping.particles import relax_slab_velocities, slab_means, slab_values_at_particles
-from msm_md.external import (AXES, PAIR_GROUP, open_boundary, slab_body_force, update_slab_body_force,
-                             wall_93, wall_93_energy)
+from msm_md.external import (
+    AXES,
+    PAIR_GROUP,
+    open_boundary,
+    slab_body_force,
+    update_slab_body_force,
+    wall_93,
+    wall_93_energy,
+)
 from msm_md.geometry import BOUNDARIES, Geometry
 from msm_md.integrators import build_integrator, set_step, set_velocity_shift
 from msm_md.pairs import pair_terms
 from msm_md.potentials import PairPotential
+from msmcore.component import substeps
+from msmcore.mapping.particles import (
+    SlabAverager,
+    SlabGrid,
+    relax_slab_velocities,
+    slab_means,
+    slab_values_at_particles,
+)
 
 __all__ = ["LJFluid"]
 
@@ -222,7 +234,7 @@ class LJFluid(msm.Component):
         axis = AXES[self.grid.axis]
         centres = {axis: self.grid.centres}
         n = self.grid.n
-        on_slabs = {"coords": centres, "coord_units": U.LENGTH}  # slab centres, in sigma
+        on_slabs: dict[str, Any] = {"coords": centres, "coord_units": U.LENGTH}  # slab centres, in sigma
         ports = [
             msm.Port.output("density_out", n, units=U.NUMBER_DENSITY, **on_slabs,
                             doc="number density per slab (= mass density, m = 1)"),
@@ -279,9 +291,11 @@ class LJFluid(msm.Component):
         system.addForce(pair)
         fluid_range = range(self.n_fluid)
         if g.wall_planes():
+            assert self._normal is not None  # walls lie across the normal axis
             system.addForce(wall_93(self._normal, g.wall_planes(), self.wall_epsilon, self.cutoff, fluid_range))
         layer = g.open_layer()
         if layer is not None:
+            assert self._normal is not None  # so does the open layer
             system.addForce(open_boundary(self._normal, layer[0], layer[1], self.boundary_pressure, fluid_range))
         self._body = None  # added when a non-zero body force first appears (it costs ~0.5 us per particle-step)
         if any(self.body_force):

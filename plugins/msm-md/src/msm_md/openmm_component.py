@@ -442,7 +442,7 @@ class OpenMMSystem(msm.Component):
                 if self.image == "atom":
                     d = minimum_image(d, box)
                 else:  # shift each molecule by the image shift of its centroid
-                    mid = np.stack([np.bincount(self._mm_molecule, d[:, a]) for a in range(3)], axis=1)
+                    mid: np.ndarray = np.stack([np.bincount(self._mm_molecule, d[:, a]) for a in range(3)], axis=1)
                     mid /= self._mm_molecule_size[:, None]
                     d += (minimum_image(mid, box) - mid)[self._mm_molecule]
             self.port_array("mm_positions_out")[...] = centre + d

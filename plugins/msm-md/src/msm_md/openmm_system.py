@@ -145,9 +145,10 @@ def load_system(structure: str, forcefield: tuple[str, ...], system_xml: str, *,
             raise msm.ConfigurationError(
                 f"{where}: nonbonded={nonbonded!r} needs a periodic box, but {structure!r} has none (no CRYST1 "
                 "record / cell); add one (openmm.app.Modeller.addSolvent writes it) or use 'no-cutoff'")
+        constraint = CONSTRAINTS[constraints]
         kwargs: dict[str, Any] = {
             "nonbondedMethod": getattr(app, NONBONDED_METHODS[nonbonded]),
-            "constraints": None if CONSTRAINTS[constraints] is None else getattr(app, CONSTRAINTS[constraints]),
+            "constraints": None if constraint is None else getattr(app, constraint),
             "rigidWater": bool(rigid_water),
             "removeCMMotion": True,
         }
