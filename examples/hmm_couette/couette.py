@@ -30,8 +30,8 @@ DT, T_END, HORIZON = 10.0, 80.0, 6.0
 #: MD stress noise: sigma_tau^2 = 2 k_B T eta / (V t) for a time average over t of the mean
 #: shear stress of a volume V (the Green-Kubo integral read backwards; Evans & Morriss,
 #: Statistical Mechanics of Nonequilibrium Liquids, 2nd ed. 2008, sec. 4.3 / 6.3). For the
-#: default cell (432 particles, 20 of 24 slabs averaged, V = 426 sigma^3) averaged over
-#: HORIZON - spinup = 5 tau it is 0.045 per replica.
+#: default cell (432 particles, 18 of 24 slabs averaged, V = 384 sigma^3) averaged over
+#: HORIZON - spinup = 5 tau it is 0.049 per replica.
 def stress_noise(volume: float, t_avg: float, temperature: float = 0.722, eta: float = ETA_STAR) -> float:
     """Standard deviation of a time-averaged shear stress (see the comment above)."""
     return float(np.sqrt(2.0 * temperature * eta / (volume * t_avg)))

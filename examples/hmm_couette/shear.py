@@ -13,10 +13,12 @@ Micro (:class:`ShearCell`): an ``md.lj`` component (:class:`msm_md.lj.LJFluid`) 
 sheared by two slabs whose mean x velocity is held at ``-V`` and ``+V`` (Nie et al.'s
 constraint already in md.lj; boundary-driven "counter-flow" shear, the periodic image of
 Couette flow): between them the fluid shears at ``+gdot`` and ``-gdot``. Each evaluation
+starts from the sawtooth profile with fresh thermal velocities (seeded by the input),
 spins up for ``spinup`` (discarded), corrects ``V`` so the measured rate matches the
-requested one, and averages the shear stress ``tau_xy = -P_xy`` of the sheared slabs over
-the rest of the horizon (the sign-folded mean of the two halves). Verlet with velocity
-rescaling relative to each slab's mean (a profile-unbiased thermostat) keeps T*.
+requested one, and averages the shear stress ``tau_xy = -P_xy`` of the sheared slabs (less
+``margin`` slabs next to each constraint slab) over the rest of the horizon (the
+sign-folded mean of the two halves), over ``replicas`` runs. Verlet with velocity rescaling
+relative to each slab's mean (a profile-unbiased thermostat) keeps T*.
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ class ShearCell(msm.Component):
     ``n_bins/2`` moving in x, Verlet + slab-relative velocity rescaling); the settings below
     pass through. After :meth:`advance`, :attr:`measured_rate` is the velocity profile's slope
     over the averaging part, :attr:`measured_temperature` the sheared slabs' temperature
-    (relative to each slab's mean velocity) and :attr:`md` the md.lj component.
+    (relative to each slab's mean velocity), both means over the replicas,
+    :attr:`replica_results` the replicas' rows and :attr:`md` the md.lj component. The stress
+    out is the measured one times ``requested / measured`` rate.
     """
 
     density = msm.Setting(float, default=RHO_STAR, minimum=0.0, units="1/sigma^3")

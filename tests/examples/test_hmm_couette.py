@@ -97,10 +97,10 @@ def test_shear_cell_refuses_a_margin_that_leaves_no_slope():
 
 
 #: Per-run noise of tau/gdot for the default cell (432 particles, 5 tau averaged): the
-#: stress noise 2 k_B T eta / (V t) (V = the 20 averaged slabs, sigma_tau = 0.045) and the
-#: noise of the measured slope; both together measured as the scatter over 8 replicas at
-#: each of gdot = 0.1 ... 1.0: sigma_eta * gdot = 0.050 +- 0.01 at every rate (README); taken
-#: as 0.06 here (conservative).
+#: stress noise 2 k_B T eta / (V t) (V = the 18 averaged slabs, 384 sigma^3: sigma_tau = 0.049)
+#: and the noise of the measured slope; both together measured as the scatter over 8
+#: replicas (README): sigma_eta * gdot = 0.053, 0.024, 0.054, 0.056 at gdot = 0.1, 0.2, 0.3,
+#: 0.5, then 0.069 at 0.7 and 0.096 at 1.0. Taken as 0.06 up to 0.5 and 0.10 at 1.0.
 SIGMA_TAU_EFF = 0.06
 
 
@@ -112,18 +112,21 @@ def test_md_closure_extrapolates_to_the_triple_point_viscosity():
     # Phys. Rev. A 8, 2048 (1973)): eta0 = (eta_a sqrt(b) - eta_b sqrt(a)) / (sqrt(b) -
     # sqrt(a)) = 2.21 eta(0.3) - 1.21 eta(1.0). Reference: eta(0) = 3.24 +- 0.04 (Green-Kubo,
     # Ferrario et al. 1991, who find the curve flatter, quadratic, at the lowest rates, so
-    # this intercept can only sit above it). Bound: 3 sigma of the intercept (sigma_eta =
-    # SIGMA_TAU_EFF / gdot per run / sqrt(replicas), propagated: 0.25, 8 %) plus the
-    # reference's 0.04. Measured (seed 1): see the README.
+    # this intercept is expected to sit slightly above it). Bound: 3 sigma of the intercept
+    # (sigma_eta per run = 0.06/0.3 and 0.10/1.0, over sqrt(replicas), propagated: 0.28, 9 %)
+    # plus the reference's 0.04: 0.89 (27 %). Measured: eta(0.3) = 2.64, eta(1.0) = 2.04,
+    # intercept 3.37 (+4 %). The full sweep (README, 48 runs) gets 3.40 +- 0.07.
     rates = np.array([0.3, 1.0])
     reps = np.array([3, 1])
     rate, _, temp, eta, _ = couette.flow_curve(rates, replicas=reps, equilibrate=1000)
     ra, rb = np.sqrt(rates)
     eta0 = (eta[0] * rb - eta[1] * ra) / (rb - ra)
-    sigma = SIGMA_TAU_EFF / rates / np.sqrt(reps)
+    sigma = np.array([SIGMA_TAU_EFF, 0.10]) / rates / np.sqrt(reps)
     sigma0 = np.hypot(rb * sigma[0], ra * sigma[1]) / (rb - ra)
     assert np.all(np.abs(rate / rates - 1.0) < 0.15)  # the slab-speed correction: rates within 15 %
-    assert np.all(np.abs(temp - shear.T_STAR) < 0.03)  # the thermostat's target, corrected
+    # the thermostat's target, corrected; at gdot = 1 the viscous heating between rescalings
+    # (every 10 steps) adds ~0.025 (the sweep's 8 replicas: 0.733-0.757)
+    assert abs(temp[0] - shear.T_STAR) < 0.03 and abs(temp[1] - shear.T_STAR) < 0.05
     assert abs(eta0 - shear.ETA_STAR) < 3.0 * sigma0 + shear.ETA_ERR
     # shear thinning (Ferrario et al. 1991: eta falls with the rate) is resolved at gdot = 1
     assert eta[1] < shear.ETA_STAR - 3.0 * sigma[1]
@@ -169,8 +172,9 @@ def test_md_closure_runs_in_the_coupling_behind_the_surrogate():
     # Newtonian centreline speed after one step from rest: the start-up series (Bird, Stewart
     # & Lightfoot sec. 4.1; leading term 1 - (32/pi^3) exp(-pi^2 eta t / (rho H^2))) is at
     # 0.60 of it at t = 10 tau, and one backward Euler step lags behind that; MD noise at
-    # 2 tau, sigma_tau ~ 0.07, is far smaller).
-    res, _ = couette.run(2, couette.surrogate_spec(), until=30.0, horizon=2.0, equilibrate=400)
+    # 2 tau in the 216-atom box, sigma_tau ~ 0.1, is far smaller).
+    res, _ = couette.run(2, couette.surrogate_spec(), until=30.0, horizon=2.0, equilibrate=400,
+                         cells=(3, 6, 3), n_bins=12)  # the 216-atom box: this test checks the chain
     rep = res["micro"]["ensemble_report"]
     runs = rep.sel(report="micro_runs").values[1:, 0]
     predicted = rep.sel(report="predictions").values[1:, 0]
