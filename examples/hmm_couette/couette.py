@@ -69,14 +69,16 @@ def build(faces: int = 4, surrogate: dict | None = None, horizon: float = HORIZO
     return c, msm.MacroMicro(macro="macro", micro="micro", horizon=dt)
 
 
-def surrogate_spec(tolerance: float = 0.05, audit: float = 0.1, alpha: float = 1e-2) -> dict:
-    """``surrogate={...}``: ml.gp with a nugget ``alpha`` (normalised units^2) for the MD noise.
+def surrogate_spec(tolerance: float = 0.05, audit: float = 0.1, noise: float = 0.05) -> dict:
+    """``surrogate={...}``: ml.gp told the MD noise, ``noise`` (epsilon/sigma^3, one evaluation's std).
 
-    Without the nugget the GP interpolates the noise (its std collapses at every training
-    point and the next noisy sample makes it wiggle); with it the GP smooths at the noise
-    level, and ``tolerance`` (epsilon/sigma^3) must lie above the std it can reach there.
+    Without it the GP interpolates the noise (its std collapses at every training point and
+    the next noisy sample makes it wiggle); with it the nugget is ``(noise / std(Y))**2`` at
+    every fit and the GP smooths at the noise level. The default is the measured scatter of
+    one 5 tau evaluation (sigma_eta * gdot ~ 0.05 up to gdot = 0.5; README). ``tolerance``
+    (epsilon/sigma^3) must lie above the std the GP can reach there.
     """
-    return {"model": "ml.gp", "model_options": {"alpha": alpha}, "tolerance": tolerance, "audit": audit,
+    return {"model": "ml.gp", "model_options": {"noise": noise}, "tolerance": tolerance, "audit": audit,
             "seed": 0, "initial": 4}
 
 
@@ -130,6 +132,9 @@ def plot(full: msm.Result, gated: msm.Result, curve: np.ndarray | None, fit: tup
     a.plot(yy, macro.G * yy * (macro.height - yy) / (2.0 * ETA_STAR), "k-", lw=1, label=f"Newtonian, eta = {ETA_STAR}")
     a.plot(y, full["macro"]["velocity_out"].values[-1], "C0o-", label="all-micro (md.lj)")
     a.plot(y, gated["macro"]["velocity_out"].values[-1], "C1s--", label="surrogate (ml.gp)")
+    if fit is not None:  # the steady profile the fitted flow curve implies (monotone below gdot = 2)
+        law = lambda g: (fit[0] - fit[1] * np.sqrt(np.minimum(g, 2.0))) * np.minimum(g, 2.0)  # noqa: E731
+        a.plot(y, macro.steady_profile(law), "k:", lw=1, label="steady, fitted eta(gdot)")
     a.set_xlabel("y (sigma), wall to centreline")
     a.set_ylabel("u (sigma/tau)")
     a.legend(fontsize=7)
