@@ -13,10 +13,12 @@ Micro (:class:`ShearCell`): an ``md.lj`` component (:class:`msm_md.lj.LJFluid`) 
 sheared by two slabs whose mean x velocity is held at ``-V`` and ``+V`` (Nie et al.'s
 constraint already in md.lj; boundary-driven "counter-flow" shear, the periodic image of
 Couette flow): between them the fluid shears at ``+gdot`` and ``-gdot``. Each evaluation
+starts from the sawtooth profile with fresh thermal velocities (seeded by the input),
 spins up for ``spinup`` (discarded), corrects ``V`` so the measured rate matches the
-requested one, and averages the shear stress ``tau_xy = -P_xy`` of the sheared slabs over
-the rest of the horizon (the sign-folded mean of the two halves). Verlet with velocity
-rescaling relative to each slab's mean (a profile-unbiased thermostat) keeps T*.
+requested one, and averages the shear stress ``tau_xy = -P_xy`` of the sheared slabs (less
+``margin`` slabs next to each constraint slab) over the rest of the horizon (the
+sign-folded mean of the two halves), over ``replicas`` runs. Verlet with velocity rescaling
+relative to each slab's mean (a profile-unbiased thermostat) keeps T*.
 """
 
 from __future__ import annotations
@@ -48,19 +50,29 @@ class ShearCell(msm.Component):
     ``n_bins/2`` moving in x, Verlet + slab-relative velocity rescaling); the settings below
     pass through. After :meth:`advance`, :attr:`measured_rate` is the velocity profile's slope
     over the averaging part, :attr:`measured_temperature` the sheared slabs' temperature
-    (relative to each slab's mean velocity) and :attr:`md` the md.lj component.
+    (relative to each slab's mean velocity), both means over the replicas,
+    :attr:`replica_results` the replicas' rows and :attr:`md` the md.lj component. The stress
+    out is the measured one times ``requested / measured`` rate.
     """
 
     density = msm.Setting(float, default=RHO_STAR, minimum=0.0, units="1/sigma^3")
     temperature = msm.Setting(float, default=T_STAR, minimum=0.0, units="epsilon/k_B")
-    cells = msm.Setting(tuple, default=(3, 6, 3), doc="FCC cells per axis (x, y, z); y is the gradient")
-    n_bins = msm.Setting(int, default=12, minimum=6, doc="slabs along y (even)")
+    cells = msm.Setting(tuple, default=(3, 12, 3), doc="FCC cells per axis (x, y, z); y is the gradient")
+    n_bins = msm.Setting(int, default=24, minimum=6, doc="slabs along y (even)")
+    margin = msm.Setting(int, default=1, minimum=0,
+                         doc="slabs next to each constraint slab left out of the rate and stress averages")
     dt = msm.Setting(float, default=0.005, minimum=0.0, units="tau", doc="MD step")
     equilibrate = msm.Setting(int, default=2000, minimum=0, doc="MD steps at rest in initialize (half melting)")
-    spinup = msm.Setting(float, default=2.0, minimum=0.0, units="tau",
+    spinup = msm.Setting(float, default=1.0, minimum=0.0, units="tau",
                          doc="start of each evaluation not averaged (the shear flow develops)")
     correct_above = msm.Setting(float, default=0.2, minimum=0.0, units="1/tau",
                                 doc="smallest rate whose slab speed is corrected to the measured slope")
+    start_profile = msm.Setting(bool, default=True,
+                                doc="start each evaluation from the linear (sawtooth) profile, not from rest")
+    fresh_velocities = msm.Setting(bool, default=True,
+                                   doc="draw new thermal velocities per evaluation, seeded by (seed, rate, replica)")
+    replicas = msm.Setting(int, default=1, minimum=1,
+                           doc="independent runs per evaluation (same start positions), averaged")
     seed = msm.Setting(int, default=1, minimum=0)
     threads = msm.Setting(int, default=1, minimum=1, doc="OpenMM CPU threads")
 
@@ -71,6 +83,10 @@ class ShearCell(msm.Component):
                 f"component '{self.name}' (ShearCell): n_bins={self.n_bins} must be even (the constraint "
                 "slabs 0 and n_bins/2 are half a box apart)")
         m = self.n_bins // 2
+        if m - 1 - 2 * self.margin < 2:
+            raise msm.ConfigurationError(
+                f"component '{self.name}' (ShearCell): n_bins={self.n_bins} with margin={self.margin} leaves "
+                f"{max(m - 1 - 2 * self.margin, 0)} sheared slabs per half; at least 2 are needed for a slope")
         # md.lj's rescaling thermostat sets the kinetic energy relative to the n_bins slab means
         # per N particles; the slab means' own thermal motion (3 degrees of freedom per slab) is
         # left to itself, so the true temperature is target * N / (N - n_bins): aim below.
@@ -79,9 +95,11 @@ class ShearCell(msm.Component):
         self.md = LJFluid(f"{self.name}.md", density=self.density, temperature=target,
                           cells=tuple(self.cells), n_bins=self.n_bins, constraint_bins=(0, m), dt=self.dt,
                           equilibrate=self.equilibrate, seed=self.seed, threads=self.threads, **_MD_SETTINGS)
-        self._up, self._down = np.arange(1, m), np.arange(m + 1, 2 * m)  # sheared at +gdot, -gdot
+        k = self.margin
+        self._up, self._down = np.arange(1 + k, m - k), np.arange(m + 1 + k, 2 * m - k)  # at +gdot, -gdot
         self._gap = 0.5 * self.md.geometry.length[1]  # constraint slab centres are H/2 apart
         self.measured_rate = self.measured_temperature = float("nan")
+        self.replica_results = np.empty((0, 3))
 
     def declare_ports(self) -> list[msm.Port]:
         """The imposed shear rate in, the mean shear stress out (one point)."""
@@ -112,18 +130,40 @@ class ShearCell(msm.Component):
         self.md.port_array("velocity_in")[:] = [[-v, 0.0, 0.0], [v, 0.0, 0.0]]
         self.md.receive("velocity_in")
 
-    def advance(self, t_end: float) -> None:
-        """Spin up at the nominal slab speed, correct it to the measured rate, then average.
+    def _start(self, rate: float, v: float, replica: int) -> None:
+        """Fresh thermal velocities (if set) plus the sawtooth profile of slab speed ``v`` and slope ``rate``.
 
-        The correction uses the slope over the second half of the spin-up (the first half is
-        the start-up from rest) and only from ``correct_above`` on: below it the slope of so
-        short a window is mostly thermal noise and the nominal speed is kept.
+        The seed is a function of (``seed``, the rate's bits, ``replica``): the same input gives
+        the same output (closure evaluations stay deterministic), different inputs give
+        independent noise rather than one offset shared by every point started from the same
+        state.
         """
-        rate = float(self.port_array("shear_rate_in")[0])
+        md = self.md
+        vel = md.velocities()
+        if self.fresh_velocities:
+            bits = int(np.float64(rate).view(np.uint64))
+            rng = np.random.default_rng([self.seed, bits, replica])
+            vel = rng.normal(0.0, np.sqrt(self.temperature), size=vel.shape)
+            vel -= vel.mean(axis=0)
+            vel *= np.sqrt(self.temperature * (3 * len(vel) - 3) / np.sum(vel * vel))
+        if self.start_profile:
+            w, length = md.grid.width, float(md.geometry.length[1])
+            y = (md.positions()[:, 1] - 0.5 * w) % length  # from the centre of constraint slab 0 (at -v)
+            half = 0.5 * length
+            u = np.where(y < half, -v + rate * (y - 0.5 * w), v - rate * (y - half - 0.5 * w))
+            index = md.grid.index(md.positions())
+            means = np.bincount(index, vel[:, 0], md.grid.n) / np.maximum(np.bincount(index, None, md.grid.n), 1)
+            vel[:, 0] += np.clip(u, -v, v) - means[index]
+        md.set_velocities(vel)
+
+    def _run_once(self, rate: float, t_end: float, replica: int) -> tuple[float, float, float]:
+        """One shear run from the current md state: (measured rate, stress, temperature)."""
         # first guess: the constraint slabs move rigidly, so the sheared gap is edge to edge
         v = 0.5 * rate * (self._gap - self.md.grid.width)
         self._impose(v)
-        t_avg = min(self.t + self.spinup, t_end)
+        if self.start_profile or self.fresh_velocities:
+            self._start(rate, v, replica)
+        t_avg = min(self.md.t + self.spinup, t_end)
         if t_avg > self.md.t:
             self.md.advance(0.5 * (self.md.t + t_avg))
             self.md.advance(t_avg)
@@ -131,11 +171,47 @@ class ShearCell(msm.Component):
             if abs(rate) >= self.correct_above and measured * rate > 0.0:
                 self._impose(v * float(np.clip(rate / measured, 0.5, 2.0)))
         self.md.advance(t_end)
-        self.measured_rate, stress = self._measure()
+        measured, stress = self._measure()
         sheared = np.concatenate([self._up, self._down])
-        self.measured_temperature = float(self.md.port_array("temperature_out")[sheared].mean())
-        self.port_array("shear_stress_out")[0] = stress
+        return measured, stress, float(self.md.port_array("temperature_out")[sheared].mean())
+
+    def advance(self, t_end: float) -> None:
+        """Per replica: start profile, spin up, correct the slab speed to the measured rate, average.
+
+        The correction uses the slope over the second half of the spin-up and only from
+        ``correct_above`` on: below it the slope of so short a window is mostly thermal noise
+        and the nominal speed is kept. At zero rate the mean stress is zero by symmetry (no MD
+        is run). The replicas restart from the same positions with their own velocities; the
+        outputs are their means, :attr:`replica_results` the ``(replicas, 3)`` rows.
+        """
+        rate = float(self.port_array("shear_rate_in")[0])
+        if rate == 0.0:
+            self.measured_rate, self.measured_temperature = 0.0, float(self.temperature)
+            self.port_array("shear_stress_out")[0] = 0.0
+            self.t = t_end
+            return
+        self.replica_results = self.run_replicas(rate, t_end - self.t, self.replicas)
+        self.measured_rate, stress, self.measured_temperature = (float(x) for x in self.replica_results.mean(axis=0))
+        # the box shears at the measured rate, not exactly at the requested one: report the
+        # stress at the requested rate through the measured tau/gdot (first order in the mismatch;
+        # clipped like the slab-speed correction, against a slope lost in the noise at low rates)
+        scale = float(np.clip(rate / self.measured_rate, 0.5, 2.0)) if self.measured_rate * rate > 0.0 else 1.0
+        self.port_array("shear_stress_out")[0] = stress * scale
         self.t = t_end
+
+    def run_replicas(self, rate: float, duration: float, count: int) -> np.ndarray:
+        """``count`` shear runs of ``duration`` from the current md state (restored between them).
+
+        Returns ``(count, 3)`` rows (measured rate, shear stress, sheared slabs' temperature);
+        the md state is left at the end of the last run.
+        """
+        start = self.md.save_state() if count > 1 else None
+        rows = []
+        for k in range(count):
+            if start is not None and k:
+                self.md.restore_state(start)
+            rows.append(self._run_once(rate, self.md.t + duration, k))
+        return np.array(rows)
 
     def save_state(self) -> dict[str, Any]:
         """md.lj's snapshot and this component's time and ports."""

@@ -570,6 +570,25 @@ class LJFluid(msm.Component):
         """Current fluid velocities, ``(N, 3)`` in σ/τ."""
         return self._state()[1][: self.n_fluid]
 
+    def set_velocities(self, velocities: np.ndarray) -> None:
+        """Replace the fluid velocities, ``(N, 3)`` in σ/τ (e.g. a start profile for a shear run).
+
+        The velocities given are the whole new velocities: a constraint shift still pending
+        from the last step is dropped, not added on top.
+        """
+        if self._ctx is None:
+            raise msm.CouplingError(f"component '{self.name}': set_velocities() called before initialize()")
+        v_new = np.asarray(velocities, dtype=np.float64)
+        if v_new.shape != (self.n_fluid, 3):
+            raise msm.CouplingError(f"component '{self.name}' (md.lj): set_velocities() got shape "
+                                    f"{v_new.shape}, expected ({self.n_fluid}, 3) (one row per fluid particle)")
+        v = self._state()[1]
+        v[: self.n_fluid] = v_new
+        self._ctx.setVelocities(v)
+        if self._shift_in_integrator:
+            set_velocity_shift(self._integrator, np.zeros_like(v))
+        self._shift = None
+
     @property
     def steps(self) -> int:
         """MD steps taken since t = 0."""

@@ -21,6 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern
 
+import msmcore as msm
 from msm_ml.scaling import Scaling
 
 __all__ = ["GaussianProcess"]
@@ -37,6 +38,12 @@ class GaussianProcess:
         Extra optimizer starts from random hyperparameters.
     alpha
         Nugget added to the kernel's diagonal (normalised output units squared).
+    noise
+        If set: the standard deviation of the training outputs' noise, in output units (a
+        noisy micro model, e.g. molecular dynamics); replaces ``alpha`` by
+        ``(noise / std(Y))**2`` at every fit, so the nugget follows the data's scale (with
+        several outputs, the largest ratio). The posterior then smooths at that noise level
+        instead of interpolating it (Rasmussen & Williams 2006, sec. 2.2).
     length_scale_bounds
         Bounds of the RBF length scales in normalised input units.
     nu
@@ -49,8 +56,12 @@ class GaussianProcess:
 
     def __init__(self, *, seed: int = 0, restarts: int = 2, alpha: float = 1e-8,
                  length_scale_bounds: tuple[float, float] = (1e-3, 1e3), nu: float = 2.5,
-                 reoptimize_growth: float = 2.0) -> None:
+                 reoptimize_growth: float = 2.0, noise: float | None = None) -> None:
         self.seed, self.restarts, self.alpha = int(seed), int(restarts), float(alpha)
+        if noise is not None and not noise > 0.0:
+            raise msm.ConfigurationError(f"surrogate ml.gp: model option noise={noise!r} must be a positive "
+                                         "standard deviation (output units) or None")
+        self.noise = None if noise is None else float(noise)
         self.reoptimize_growth, self.nu = float(reoptimize_growth), float(nu)
         self.optimized_at = 0  # training-set size when the hyperparameters were last optimised
         self.length_scale_bounds = tuple(float(b) for b in length_scale_bounds)
@@ -62,10 +73,18 @@ class GaussianProcess:
         return ConstantKernel(1.0, (1e-4, 1e4)) * Matern(np.full(d, 0.3), self.length_scale_bounds, nu=self.nu)
 
     def _regressor(self, kernel: Any, optimize: bool, restarts: int = 0) -> GaussianProcessRegressor:
-        return GaussianProcessRegressor(kernel=kernel, alpha=self.alpha, normalize_y=True,
+        return GaussianProcessRegressor(kernel=kernel, alpha=self.nugget(), normalize_y=True,
                                         n_restarts_optimizer=restarts,
                                         optimizer="fmin_l_bfgs_b" if optimize else None,
                                         random_state=self.seed)
+
+    def nugget(self) -> float:
+        """The diagonal nugget for the current training outputs (``alpha``, or from ``noise``)."""
+        if self.noise is None or self.Y.size == 0:
+            return self.alpha
+        std = np.std(self.Y.reshape(len(self.Y), -1), axis=0)
+        std = np.where(std > 0.0, std, 1.0)  # as normalize_y treats a constant output
+        return float(np.max((self.noise / std) ** 2))
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> None:
         """Fit hyperparameters and the posterior on ``(X, Y)``."""
