@@ -107,6 +107,18 @@ def mpi_table(data: dict) -> str:
     return "\n".join(rows)
 
 
+def ensemble_table(data: dict) -> str:
+    c = data["ceiling_runs"]
+    rows = ["| ensemble on rank 0 | on ranks 0 + 1 | speed-up | ceiling (same evaluations, no coupling: alone / "
+            "both ranks at once) | efficiency vs ceiling | results equal |", "|---|---|---|---|---|---|",
+            f"| {data['one_rank_s']:.2f} s | {data['two_ranks_s']:.2f} s | {data['speedup']:.2f}x | "
+            f"{c['alone_s']:.2f} s / {c['both_s']:.2f} s = {data['ceiling']:.2f}x | "
+            f"{100 * data['efficiency_vs_ceiling']:.0f} % | {data['results_equal']} |"]
+    others, load = data["others_cpu_share_during_job"] or 0.0, data["load_average_1min_at_start"]
+    return "\n".join(rows) + (f"\n\n{data['micro_runs']} micro runs; load average {load:.1f} at the start, "
+                              f"other processes used {100 * others:.0f} % of the CPUs meanwhile.")
+
+
 def kinetics_table(data: dict) -> str:
     sides = data["sides"]
     rows = ["| accuracy target | " + " | ".join(v["name"] for v in sides.values()) + " |",
@@ -132,6 +144,9 @@ def main() -> None:
     print(rd_table(rd) + "\n")
     print("## Exchange between components on different ranks (mpiexec -n 2, medians)\n")
     print(mpi_table(run_mpi("bench_mpi.py")) + "\n")
+    ens = run_mpi("bench_ensemble.py")
+    print("## Micro ensemble over 2 ranks: examples/hmm_surrogate all-micro (mpiexec -n 2, medians)\n")
+    print(ensemble_table(ens) + "\n")
     print("## Stiff kinetics: Robertson to t = 40 vs SciPy (medians)\n")
     print(kinetics_table(run("bench_kinetics.py")) + "\n")
     gs = run("bench_gray_scott.py")

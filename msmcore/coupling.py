@@ -479,6 +479,7 @@ class Coupling:
         """
         from msmcore.runner import Runner
         from msmcore.schemes import Scheme, Serial
+        from msmcore.threads import limit_threads
 
         start = _time_argument(start, "start")
         until = _time_argument(until, "until")
@@ -507,6 +508,7 @@ class Coupling:
         window = self._check_step_counts(scheme, start, until, max_steps)
         target = self._results_file(out)
         checkpointer, snapshot = self._checkpointing(scheme, window, start, until, checkpoint, resume)
+        limit_threads(self.comm)  # ranks x BLAS/OpenMP threads <= cores (msmcore.threads)
         runner = Runner(self, start=start, until=until, sample_every=sample_every,
                         quiet=quiet, check_finite=check_finite, window=window, profile=profile, out=target,
                         checkpointer=checkpointer, resume=snapshot)
