@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from scipy.linalg import solve_triangular
-from scipy.linalg.lapack import dpotrf as potrf
+from scipy.linalg.lapack import dtrtrs as trtrs
 
 from msmcore.preconditioner import (
     CarriedState,
@@ -384,32 +384,36 @@ class IQNILS(Acceleration):
         fixed point they converge to.)
         """
         k = G.shape[0]
-        diag = np.diagonal(G).copy()
-        zero = [j for j in range(k) if not (diag[j] > 0.0 and math.isfinite(diag[j]))]
-        keep = [j for j in range(k) if j not in set(zero)]
+        diag = np.diagonal(G)
+        keep: list[int] = []
+        zero: list[int] = []
+        R = np.zeros((k, k), order="F")
         limit2 = self.filter_limit ** 2
         filtered = 0
-        R = np.zeros((0, 0))
-        while keep:
-            # Cholesky of the candidates' Gram matrix (LAPACK potrf: info > 0 names the first
-            # column that is numerically dependent on those before it); its diagonal, squared,
-            # over each column's squared norm is the QR2 filter's ratio. The first column below
-            # the limit goes, and the rest is factored again without it: each ratio is then
-            # measured against kept columns only, as in the column-by-column filter.
-            R, info = potrf(G[np.ix_(keep, keep)], lower=False, clean=True)
-            ratios = np.diagonal(R) ** 2 / diag[keep] if info == 0 else np.zeros(0)
-            low = np.flatnonzero(~(ratios >= limit2)) if info == 0 else [info - 1]
-            if not len(low):
-                break
-            del keep[int(low[0])]
-            filtered += 1
+        for j in range(k):
+            norm2 = float(diag[j])
+            if not (norm2 > 0.0 and math.isfinite(norm2)):
+                zero.append(j)
+                continue
+            m = len(keep)
+            # R^T c = G[keep, j]: c holds column j's coordinates along the kept columns' orthonormal
+            # basis, so |c|^2 is the square of its part in their span (LAPACK trtrs, no Python loop).
+            c = trtrs(R[:m, :m], G[keep, j], lower=0, trans=1)[0] if m else np.zeros(0)
+            rest2 = norm2 - float(c @ c)
+            if not (rest2 >= limit2 * norm2):  # also for a non-finite rest
+                filtered += 1
+                continue
+            keep.append(j)
+            R[:m, m] = c
+            R[m, m] = math.sqrt(rest2)
         if zero:
             self._drop("zero", len(zero))
             logger.debug("IQN-ILS: %d all-zero or non-finite column(s) removed", len(zero))
         if filtered:
             self._drop("filtered", filtered)
             logger.debug("IQN-ILS: the QR filter left out %d column(s) of %d in this solve", filtered, k)
-        return keep, zero, R if keep else np.zeros((0, 0))
+        m = len(keep)
+        return keep, zero, R[:m, :m].copy()
 
     def __repr__(self) -> str:
         return (f"IQNILS(initial={self.initial}, reuse={self.reuse}, filter_limit={self.filter_limit}, "
