@@ -34,10 +34,11 @@ pytest.importorskip("msm_kinetics")
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parents[0] / "examples"
 
-# case: (its build: block, its until, windows)
+# case: (its build: block, its until, windows). Every window writes a snapshot, so the runs are short;
+# the kill waits for a random window in 2..windows // 4 (at least 12 windows before the end).
 CASES = {
-    "gray-scott": ({"python": f"{EXAMPLES / 'gray_scott' / 'gray_scott.py'}:build", "args": {"n": 24}}, 60.0, 60),
-    "couette": ({"python": f"{HERE / 'checkpoint_builds.py'}:tiny_couette", "args": {"seed": 2}}, 10.0, 40),
+    "gray-scott": ({"python": f"{EXAMPLES / 'gray_scott' / 'gray_scott.py'}:build", "args": {"n": 24}}, 24.0, 24),
+    "couette": ({"python": f"{HERE / 'checkpoint_builds.py'}:tiny_couette", "args": {"seed": 2}}, 4.0, 16),
 }
 
 
