@@ -31,3 +31,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the files that hold ``slow`` tests first (each file's tests stay together, in their order).
+
+    Under pytest-xdist the long tests then start while there is other work left for the other
+    workers, instead of one of them starting last and keeping the run waiting on a single worker.
+    """
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # a stable sort
