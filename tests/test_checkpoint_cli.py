@@ -5,6 +5,7 @@ Also the YAML ``checkpoints:`` block: its keys, and errors naming file and line.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -65,6 +66,50 @@ def _msm(*args: str, cwd: Path, ranks: int = 1) -> subprocess.Popen[str]:
                             start_new_session=True)
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, from /proc (mpiexec starts each rank in a process group of its own)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])  # "pid (comm) state ppid ..."
+        except (OSError, IndexError, ValueError):
+            continue  # ended meanwhile
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill_all(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL ``proc``'s process group and every process below it, and wait until all are gone.
+
+    Killing mpiexec's group alone leaves the ranks running (each is a group of its own): they would go on
+    writing snapshots and the results file while the test reads them and the resumed run starts.
+    """
+    below = _descendants(proc.pid)
+    for pid in below:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    for pid in below:  # reaped by init once mpiexec is gone
+        while _alive(pid):
+            assert time.monotonic() < deadline, f"process {pid} of the killed run is still alive"
+            time.sleep(0.01)
+
+
+def _alive(pid: int) -> bool:
+    """``pid`` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def _newest_complete(folder: Path, ranks: int) -> int:
     """Windows done by the newest complete snapshot in ``folder`` (-1: none yet).
 
@@ -95,8 +140,7 @@ def test_msm_run_killed_and_resumed_equals_the_uninterrupted_run(tmp_path, case,
             break
         assert proc.poll() is None, (kill_after, proc.communicate())
         time.sleep(0.005)
-    os.killpg(proc.pid, signal.SIGKILL)  # every process of the run at once, as when a node dies
-    proc.wait(timeout=30)
+    _kill_all(proc)  # every process of the run at once, as when a node dies
     assert proc.returncode == -signal.SIGKILL
     done = _newest_complete(cut / "rd.ckpt", ranks)
     assert kill_after <= done < windows, (kill_after, done)
