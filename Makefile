@@ -34,11 +34,11 @@ lint:
 	exit $$status
 
 # The serial suite runs on every core (pytest-xdist); tests share nothing but the read-only venv.
-# Files with slow tests run first (tests/conftest.py) and an idle worker takes pending tests from
-# a busy one (worksteal), so the workers finish together.
+# Files with slow tests run first (tests/conftest.py): xdist's load scheduling then hands the long
+# tests out at the start and the short ones as workers free up, so the workers finish together.
 JOBS ?= $(shell nproc)
 test-serial:
-	$(PYTEST) -n $(JOBS) --dist worksteal --ignore=tests/mpi $(addprefix --ignore=,$(wildcard plugins/*/tests/mpi)) tests $(PLUGIN_TESTS)
+	$(PYTEST) -n $(JOBS) --ignore=tests/mpi $(addprefix --ignore=,$(wildcard plugins/*/tests/mpi)) tests $(PLUGIN_TESTS)
 
 MPI_TESTS := tests/mpi $(wildcard plugins/*/tests/mpi)
 

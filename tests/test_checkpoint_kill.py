@@ -63,6 +63,7 @@ def _have(*modules: str) -> bool:
     return all(importlib.util.find_spec(m) is not None for m in modules)
 
 
+@pytest.mark.slow  # three msm processes each, 8-12 s
 @pytest.mark.parametrize("case", ["gray-scott", pytest.param("couette", marks=pytest.mark.skipif(
     not _have("openmm", "msm_md"), reason="needs openmm and msm_md"))])
 def test_msm_run_killed_at_a_random_window_and_resumed_equals_the_uninterrupted_run(tmp_path, case):
