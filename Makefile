@@ -38,9 +38,13 @@ lint:
 	exit $$status
 
 # The serial suite runs on every core (pytest-xdist); tests share nothing but the read-only venv.
+# Files with slow tests come first (tests/conftest.py) and --dist worksteal gives each worker half
+# the list, an idle worker taking the tail of a busy one's: the long tests start at once and the
+# workers finish together. (The default --dist load hands each worker a fixed first chunk of the
+# list and never moves it: one worker would hold every long test.)
 JOBS ?= $(shell nproc)
 test-serial:
-	$(PYTEST) -n $(JOBS) --ignore=tests/mpi $(addprefix --ignore=,$(wildcard plugins/*/tests/mpi)) tests $(PLUGIN_TESTS)
+	$(PYTEST) -n $(JOBS) --dist worksteal --ignore=tests/mpi $(addprefix --ignore=,$(wildcard plugins/*/tests/mpi)) tests $(PLUGIN_TESTS)
 
 MPI_TESTS := tests/mpi $(wildcard plugins/*/tests/mpi)
 

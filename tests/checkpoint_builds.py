@@ -16,7 +16,7 @@ import msmcore as msm
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
-#: The tiny hybrid Couette flow: 40 windows of 0.25 (a few seconds of MD).
+#: The tiny hybrid Couette flow: windows of 0.25 (a few seconds of MD; the test's ``until`` sets how many).
 TINY_COUETTE = dict(cells=(4, 8, 4), n_bins=16, boundary_bin=9, constraint_bins=(12, 13), n_cont=11,
                     U=1.0, until=10.0, window=0.25, equilibrate=50)
 

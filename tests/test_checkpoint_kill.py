@@ -34,10 +34,11 @@ pytest.importorskip("msm_kinetics")
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parents[0] / "examples"
 
-# case: (its build: block, its until, windows)
+# case: (its build: block, its until, windows). Every window writes a snapshot, so the runs are short;
+# the kill waits for a random window in 2..windows // 4 (at least 12 windows before the end).
 CASES = {
-    "gray-scott": ({"python": f"{EXAMPLES / 'gray_scott' / 'gray_scott.py'}:build", "args": {"n": 24}}, 60.0, 60),
-    "couette": ({"python": f"{HERE / 'checkpoint_builds.py'}:tiny_couette", "args": {"seed": 2}}, 10.0, 40),
+    "gray-scott": ({"python": f"{EXAMPLES / 'gray_scott' / 'gray_scott.py'}:build", "args": {"n": 24}}, 24.0, 24),
+    "couette": ({"python": f"{HERE / 'checkpoint_builds.py'}:tiny_couette", "args": {"seed": 2}}, 4.0, 16),
 }
 
 
@@ -62,6 +63,7 @@ def _have(*modules: str) -> bool:
     return all(importlib.util.find_spec(m) is not None for m in modules)
 
 
+@pytest.mark.slow  # three msm processes each, 8-12 s
 @pytest.mark.parametrize("case", ["gray-scott", pytest.param("couette", marks=pytest.mark.skipif(
     not _have("openmm", "msm_md"), reason="needs openmm and msm_md"))])
 def test_msm_run_killed_at_a_random_window_and_resumed_equals_the_uninterrupted_run(tmp_path, case):

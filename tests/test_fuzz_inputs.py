@@ -256,6 +256,7 @@ def load_and_run(path):
 
 # -- YAML ---------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # 450 generated documents, ~9 s
 @settings(FUZZ, max_examples=450)
 @given(doc=documents())
 def test_generated_yaml_documents(tmp_path_factory, doc):

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.spatial import Delaunay, cKDTree
 
 from msmcore.errors import ConfigurationError
 from msmcore.mapping.nearest import nearest_weights
+
+if TYPE_CHECKING:
+    from scipy.spatial import Delaunay
 
 __all__ = ["grid_weights", "scattered_weights"]
 
@@ -127,7 +129,9 @@ def scattered_weights(
         w, info = grid_weights((x,), target)
         w = sp.csr_matrix((w.data, first[w.indices], w.indptr), shape=(len(target), n))
         return w, info
-    tri = Delaunay(source)
+    from scipy import spatial  # here, not at import (see nearest_weights)
+
+    tri = spatial.Delaunay(source)
     _set_transforms(tri)
     simplex = tri.find_simplex(target)
     edge = np.flatnonzero(simplex < 0)
@@ -142,7 +146,7 @@ def scattered_weights(
     cols = [tri.simplices[simplex[inside]].reshape(-1)]
     vals = [bary.reshape(-1)]
     if len(outside):
-        idx = cKDTree(source).query(target[outside], k=1)[1]
+        idx = spatial.cKDTree(source).query(target[outside], k=1)[1]
         rows.append(outside)
         cols.append(np.asarray(idx))
         vals.append(np.ones(len(outside)))

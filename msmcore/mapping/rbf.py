@@ -18,8 +18,6 @@ from typing import Any
 
 import numpy as np
 from petsc4py import PETSc
-from scipy.spatial import cKDTree
-from scipy.spatial.distance import cdist
 
 from msmcore.errors import ConfigurationError
 
@@ -52,6 +50,8 @@ def _check_centres(centres: np.ndarray, role: str, polynomial: bool) -> float:
     """Reject coincident centres and sets too small for the polynomial; return the spacing."""
     n, dim = centres.shape
     extent = float(np.ptp(centres, axis=0).max()) if n > 1 else 0.0
+    from scipy.spatial import cKDTree  # here, not at import: scipy.spatial costs every msmcore process ~0.4 s
+
     tree = cKDTree(centres)
     pairs = tree.query_pairs(r=1e-12 * max(extent, 1.0), output_type="ndarray")
     if len(pairs):
@@ -113,6 +113,9 @@ def rbf_weights(
         a mapping that cannot overshoot; large values flag ill-conditioning);
         ``uncovered``: targets outside every Wendland support.
     """
+    from scipy.spatial import cKDTree
+    from scipy.spatial.distance import cdist
+
     spacing = _check_centres(centres, role, polynomial)
     if basis == "gaussian" and support_radius is None:
         support_radius = 8.0 * spacing
