@@ -35,6 +35,7 @@ import numpy as np
 from scipy.linalg import solve_triangular
 from scipy.linalg.lapack import dtrtrs as trtrs
 
+from msmcore.gram import BlockGram
 from msmcore.preconditioner import (
     CarriedState,
     ConstantPreconditioner,
@@ -258,6 +259,7 @@ class IQNILS(Acceleration):
         self.preconditioner = make_preconditioner(preconditioner, scaling, freeze_after)
         # Columns, newest first: (V column, W column, index of the window that made it).
         self._columns: list[tuple[np.ndarray, np.ndarray, int]] = []
+        self._gram = BlockGram()  # the columns' products per block, kept between iterations
         self._last: tuple[np.ndarray, np.ndarray] | None = None  # (r, x_tilde) of the last iteration
         # Columns not used this run, by cause: "filtered" counts (column, solve) pairs the QR
         # filter left out; "zero", "layout" and "max_columns" (the oldest beyond it) count
@@ -269,19 +271,25 @@ class IQNILS(Acceleration):
 
     def checkpoint_state(self) -> dict[str, Any]:
         """The columns V and W (with the windows that made them), the last residual, counters, preconditioner."""
-        return {**super().checkpoint_state(), "preconditioner": self.preconditioner.checkpoint_state()}
+        gram = self._gram.of(self._columns)
+        return {**super().checkpoint_state(), "preconditioner": self.preconditioner.checkpoint_state(),
+                "gram": np.zeros((0, 0, 0)) if gram is None else gram}
 
     def restore_checkpoint_state(self, state: Mapping[str, Any]) -> None:
         """Continue from :meth:`checkpoint_state`: the same columns, weights and counters."""
         super().restore_checkpoint_state(state)
         self._columns = [(np.asarray(v), np.asarray(w), int(k)) for v, w, k in self._columns]
         self.preconditioner.restore_checkpoint_state(state["preconditioner"])
+        # The products as the run had them (computed once each, in their iteration's layout), so
+        # the resumed solves repeat the uninterrupted run's bit for bit.
+        self._gram.prime(self._columns, self.preconditioner.bounds, state.get("gram", np.zeros((0, 0, 0))))
 
     # -- the run's bookkeeping ---------------------------------------------------------
     def setup(self, sizes: Sequence[int], names: Sequence[str] | None = None) -> None:
         super().setup(sizes, names)
         self.preconditioner.setup(sizes, self.names)
         self._columns = []
+        self._gram.clear()
         self._last = None
         self.dropped = dict.fromkeys(self.dropped, 0)
         self._window_dropped = dict(self.dropped)
@@ -345,11 +353,13 @@ class IQNILS(Acceleration):
         self._trim()
         if not self._columns:
             return x + self.initial * r
-        # Rows of Vt are the columns of V (newest first), weighted: one contiguous block, so the
-        # Gram matrix is one BLAS product, O(n k^2), and the filter and the solve are k x k work.
-        Vt = np.array([c[0] for c in self._columns]) * self.preconditioner.factors()[None, :]
-        keep, zero, R = self._filtered_cholesky(Vt @ Vt.T)
-        Vk, Wt = Vt[keep], np.array([self._columns[j][1] for j in keep])
+        # Rows of V are its columns (newest first). The weighted Gram matrix comes from products
+        # kept per block since the last iteration (only the new column's are computed: O(n k),
+        # msmcore.gram); the filter and the solve are k x k work.
+        pre = self.preconditioner
+        V = np.array([c[0] for c in self._columns])
+        keep, zero, R = self._filtered_cholesky(self._gram.weighted(self._columns, V, pre.bounds, pre.weights))
+        Vk, Wt = V[keep] * pre.factors()[None, :], np.array([self._columns[j][1] for j in keep])
         if zero:  # useless in any later solve too
             self._columns = [c for j, c in enumerate(self._columns) if j not in set(zero)]
         if not keep:
