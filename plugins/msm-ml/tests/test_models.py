@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from msm_ml.deep_ensemble import DeepEnsemble
 from msm_ml.gp import GaussianProcess
 
 import msmcore as msm
@@ -61,6 +60,8 @@ def test_gp_interpolates_smooth_functions_and_is_unsure_far_away():
 @pytest.mark.slow
 def test_deep_ensemble_fits_and_disagrees_outside_the_data():
     X, Y = data(24)
+    from msm_ml.deep_ensemble import DeepEnsemble  # torch loads here, not when the file is collected
+
     de = DeepEnsemble(seed=0, members=3, width=24, epochs=500)
     de.fit(X, Y)
     Xt = np.linspace(0.1, 1.9, 9)[:, None]
