@@ -18,16 +18,11 @@ Ra = 1e5 needs finer grids (33/65 nodes): benchmarks/bench_natural_convection.py
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from example_loader import EXAMPLES, load_example
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "natural_convection"
-spec = importlib.util.spec_from_file_location("cavity_example", EXAMPLE / "cavity.py")
-cavity = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(cavity)
+cavity = load_example("natural_convection", "cavity")
 
 
 @pytest.mark.slow
@@ -64,7 +59,7 @@ def test_yaml_is_the_same_coupling_as_the_script() -> None:
     # The YAML (Ra = 1e4, 33 x 33) builds the components of build(1e4, 33, 0.05) with the same settings.
     from msmcore.config import load_config
 
-    config = load_config(EXAMPLE / "cavity.yaml")
+    config = load_config(EXAMPLES / "natural_convection" / "cavity.yaml")
     script = cavity.build(1e4, 33, 0.05)
     for name in ("flow", "heat"):
         ours, theirs = (({k: repr(v) for k, v in c.components[name].settings.items()})  # Expression: by text

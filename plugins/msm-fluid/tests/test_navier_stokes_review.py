@@ -32,6 +32,7 @@ import itertools
 
 import numpy as np
 import pytest
+from example_loader import load_example
 from msm_fluid import NavierStokes
 from petsc4py import PETSc
 
@@ -209,16 +210,9 @@ def test_start_up_of_plane_couette_flow_matches_the_series_solution() -> None:
 
 
 # Ghia, Ghia & Shin, J. Comput. Phys. 48, 387 (1982): Re = 400 columns of Table I (u on x = 0.5 at the
-# y below) and Table II (v on y = 0.5 at the x below), and Table V (primary vortex psi and centre).
-GHIA_Y = np.array([1.0000, 0.9766, 0.9688, 0.9609, 0.9531, 0.8516, 0.7344, 0.6172, 0.5000,
-                   0.4531, 0.2813, 0.1719, 0.1016, 0.0703, 0.0625, 0.0547, 0.0000])
-GHIA_U400 = np.array([1.00000, 0.75837, 0.68439, 0.61756, 0.55892, 0.29093, 0.16256, 0.02135, -0.11477,
-                      -0.17119, -0.32726, -0.24299, -0.14612, -0.10338, -0.09266, -0.08186, 0.00000])
-GHIA_X = np.array([1.0000, 0.9688, 0.9609, 0.9531, 0.9453, 0.9063, 0.8594, 0.8047, 0.5000,
-                   0.2344, 0.2266, 0.1563, 0.0938, 0.0781, 0.0703, 0.0625, 0.0000])
-GHIA_V400 = np.array([0.00000, -0.12146, -0.15663, -0.19254, -0.22847, -0.23827, -0.44993, -0.38598, 0.05186,
-                      0.30174, 0.30203, 0.28124, 0.22965, 0.20920, 0.19713, 0.18360, 0.00000])
-GHIA_VORTEX400 = (-0.113909, 0.5547, 0.6055)
+# y of GHIA_Y) and Table II (v on y = 0.5 at the x of GHIA_X), and Table V (primary vortex psi and centre).
+ghia = load_example("cavity", "ghia")
+GHIA_Y, GHIA_U400, GHIA_X, GHIA_V400, GHIA_VORTEX400 = ghia.Y, ghia.U[400], ghia.X, ghia.V[400], ghia.VORTEX_400
 
 
 def _primary_vortex(c: NavierStokes) -> tuple[float, float, float]:
