@@ -1,4 +1,4 @@
-"""Converters for the diffusion component's structured settings.
+"""Converters for msm-fluid's structured settings (grids, pairs, cell points).
 
 Each converter is a callable with a readable ``__name__`` (msmcore's
 :class:`~msmcore.settings.Setting` puts it in its error message: "setting
@@ -14,7 +14,8 @@ from typing import Any
 
 from msmcore.settings import Converter, to_integer, to_number, to_positive
 
-__all__ = ["Converter", "cell_points", "positive_float", "shape_tuple", "spacing_value"]
+__all__ = ["ORIGIN_PAIR", "SIZE_PAIR", "Converter", "cell_points", "count_pair", "pair", "positive_float",
+           "shape_tuple", "spacing_value"]
 
 #: A cell index as written by the user: a flat index, or one index per axis.
 CellIndex = int | tuple[int, ...]
@@ -90,3 +91,32 @@ cell_points = Converter(
     "a mapping from cell index (int, tuple, or a string like '25' or '3,4') to a float",
     _points,
 )
+
+
+def pair(value: Any, what: str, check: Any) -> tuple[Any, Any]:
+    """``(check(value[0]), check(value[1]))`` of a two-item sequence (not a string); ``what`` names the items."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise ValueError(f"{value!r} is not a pair ({what})")
+    return (check(value[0]), check(value[1]))
+
+
+def _count(value: Any, minimum: int, unit: str, why: str) -> int:
+    n = to_integer(value)
+    if n < minimum:
+        raise ValueError(f"{n} {unit} on an axis; at least {minimum} are needed" + (f" ({why})" if why else ""))
+    return n
+
+
+def count_pair(minimum: int, unit: str, why: str = "") -> Converter[tuple[int, int]]:
+    """``(nx, ny)``: two integers >= ``minimum`` of ``unit`` ("nodes", "cells") per axis.
+
+    ``why`` is the minimum's reason, said in the error message.
+    """
+    return Converter(f"a pair of integers >= {minimum} (nx, ny)",
+                     lambda v: pair(v, "nx, ny", lambda n: _count(n, minimum, unit, why)))
+
+
+#: A 2D grid's origin (x0, y0).
+ORIGIN_PAIR = Converter("a pair of finite floats (x0, y0)", lambda v: pair(v, "x0, y0", to_number))
+#: A 2D grid's extent (width, height).
+SIZE_PAIR = Converter("a pair of floats > 0 (width, height)", lambda v: pair(v, "width, height", to_positive))

@@ -11,36 +11,17 @@ import numpy as np
 from petsc4py import PETSc
 
 import msmcore as msm
+from msm_fluid._convert import ORIGIN_PAIR, SIZE_PAIR, count_pair, pair
 from msm_fluid._expr import bind_function, constants_mapping, space_time_function
 from msm_fluid.advection import SCHEMES, SIDES, Padded, Sides, assemble_operator, face_velocities, rate, stable_step
 from msm_fluid.grid import CellGrid, NodeGrid
-from msmcore.settings import Converter, to_integer, to_number, to_positive
+from msmcore.settings import Converter, to_number
 
 __all__ = ["AdvectionDiffusion"]
 
 logger = logging.getLogger(__name__)
 
 _KINDS = ("dirichlet", "neumann")
-
-
-def _pair(value: Any, what: str, check: Any) -> tuple[Any, Any]:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
-        raise ValueError(f"{value!r} is not a pair ({what})")
-    return (check(value[0]), check(value[1]))
-
-
-def _cells(value: Any) -> int:
-    n = to_integer(value)
-    if n < 2:
-        raise ValueError(f"{n} cells on an axis; at least 2 are needed")
-    return n
-
-
-def _nodes(value: Any) -> int:
-    n = to_integer(value)
-    if n < 3:
-        raise ValueError(f"{n} nodes on an axis; at least 3 are needed (two boundary nodes and one inside)")
-    return n
 
 
 def _side(value: Any) -> tuple[str, float]:
@@ -72,16 +53,14 @@ def _open(value: Any) -> frozenset[str]:
     return frozenset(v.strip().lower() for v in items)
 
 
-_origin = Converter("a pair of finite floats (x0, y0)", lambda v: _pair(v, "x0, y0", to_number))
-_size = Converter("a pair of floats > 0 (width, height)", lambda v: _pair(v, "width, height", to_positive))
-_cell_counts = Converter("a pair of integers >= 2 (nx, ny)", lambda v: _pair(v, "nx, ny", _cells))
-_node_counts = Converter("a pair of integers >= 3 (nx, ny)", lambda v: _pair(v, "nx, ny", _nodes))
+_cell_counts = count_pair(2, "cells")
+_node_counts = count_pair(3, "nodes", "two boundary nodes and one inside")
 _side_bc = Converter("(kind, value) with kind 'dirichlet' (value T_b) or 'neumann' (outward diffusive "
                      "flux q; 'insulated' is q = 0), or a string like 'dirichlet 1.0'", _side)
 _open_sides = Converter("a list of side names ('left', 'right', 'bottom', 'top')", _open)
-_vector = Converter("a pair of finite floats", lambda v: _pair(v, "x, y", to_number))
+_vector = Converter("a pair of finite floats", lambda v: pair(v, "x, y", to_number))
 _velocity = Converter("a pair (ux, uy), each a number, an expression in x, y, t or a callable",
-                      lambda v: _pair(v, "ux, uy", space_time_function))
+                      lambda v: pair(v, "ux, uy", space_time_function))
 
 
 class AdvectionDiffusion(msm.Component):
@@ -144,8 +123,8 @@ class AdvectionDiffusion(msm.Component):
 
     state_attributes = ("velocity_received",)
 
-    origin = msm.Setting(_origin, default=(0.0, 0.0), units="m", doc="lower-left corner (x0, y0)")
-    size = msm.Setting(_size, units="m", doc="width and height")
+    origin = msm.Setting(ORIGIN_PAIR, default=(0.0, 0.0), units="m", doc="lower-left corner (x0, y0)")
+    size = msm.Setting(SIZE_PAIR, units="m", doc="width and height")
     cells = msm.Setting(_cell_counts, default=None, doc="cells (nx, ny): a cell-centred grid")
     nodes = msm.Setting(_node_counts, default=None, doc="nodes (nx, ny), boundary included: a vertex-centred grid")
     kappa = msm.Setting(float, minimum=0.0, units="m^2/s", doc="diffusivity (0: pure advection)")

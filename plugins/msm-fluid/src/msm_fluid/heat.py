@@ -19,11 +19,11 @@ import numpy as np
 from petsc4py import PETSc
 
 import msmcore as msm
-from msm_fluid._convert import positive_float
+from msm_fluid._convert import ORIGIN_PAIR, SIZE_PAIR, count_pair, positive_float
 from msm_fluid._expr import bind_function, constants_mapping, space_time_function
 from msm_fluid.conduction import EDGES, Edge, EdgePart, assemble_conduction
 from msm_fluid.grid import NodeGrid
-from msmcore.settings import Converter, to_integer, to_number, to_positive
+from msmcore.settings import Converter
 
 __all__ = ["Heat"]
 
@@ -32,19 +32,6 @@ logger = logging.getLogger(__name__)
 _ROLES = ("dirichlet", "neumann")
 #: Interface ports by role: (input, output).
 _IFACE_PORTS = {"dirichlet": ("temperature_in", "flux_out"), "neumann": ("flux_in", "temperature_iface_out")}
-
-
-def _pair(value: Any, what: str, check: Any) -> tuple[Any, Any]:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
-        raise ValueError(f"{value!r} is not a pair ({what})")
-    return (check(value[0]), check(value[1]))
-
-
-def _nodes(value: Any) -> int:
-    n = to_integer(value)
-    if n < 3:
-        raise ValueError(f"{n} nodes on an axis; at least 3 are needed (two boundary nodes and one inside)")
-    return n
 
 
 def _edge(value: Any) -> str | None:
@@ -63,9 +50,7 @@ def _role(value: Any) -> str | None:
     raise ValueError(f"{value!r} is not one of {list(_ROLES)} or None")
 
 
-_origin = Converter("a pair of finite floats (x0, y0)", lambda v: _pair(v, "x0, y0", to_number))
-_size = Converter("a pair of floats > 0 (width, height)", lambda v: _pair(v, "width, height", to_positive))
-_node_counts = Converter("a pair of integers >= 3 (nx, ny)", lambda v: _pair(v, "nx, ny", _nodes))
+_node_counts = count_pair(3, "nodes", "two boundary nodes and one inside")
 _edge_name = Converter("one of 'left', 'right', 'bottom', 'top' or None", _edge)
 _role_name = Converter("'dirichlet', 'neumann' or None", _role)
 
@@ -148,8 +133,9 @@ class Heat(msm.Component):
     solve from the field.
     """
 
-    origin = msm.Setting(_origin, default=(0.0, 0.0), units="m", doc="coordinates (x0, y0) of the lower-left corner")
-    size = msm.Setting(_size, units="m", doc="width and height of the rectangle")
+    origin = msm.Setting(ORIGIN_PAIR, default=(0.0, 0.0), units="m",
+                         doc="coordinates (x0, y0) of the lower-left corner")
+    size = msm.Setting(SIZE_PAIR, units="m", doc="width and height of the rectangle")
     nodes = msm.Setting(_node_counts, doc="grid nodes (nx, ny), boundary nodes included")
     kappa = msm.Setting(positive_float, default=1.0, units="m^2/s", doc="diffusivity")
     dt = msm.Setting(positive_float, units="s", doc="time step")

@@ -11,13 +11,13 @@ import numpy as np
 from petsc4py import PETSc
 
 import msmcore as msm
-from msm_fluid._convert import positive_float
+from msm_fluid._convert import ORIGIN_PAIR, SIZE_PAIR, count_pair, positive_float
 from msm_fluid._expr import bind_function, constants_mapping, space_time_function
 from msm_fluid.navier_stokes_bc import EDGE_NAMES, Boundaries, parse_boundaries
 from msm_fluid.navier_stokes_discrete import Physics
 from msm_fluid.navier_stokes_pressure import PressureSolver
 from msm_fluid.navier_stokes_solver import OptionsError, StreamVorticitySolver
-from msmcore.settings import Converter, to_integer, to_number, to_positive
+from msmcore.settings import Converter, to_number
 
 __all__ = ["NavierStokes"]
 
@@ -25,19 +25,6 @@ logger = logging.getLogger(__name__)
 
 _FIELD_PORTS = ("velocity_out", "pressure_out", "vorticity_out", "streamfunction_out", "force_in")
 _SCHEMES = {"backward-euler": 1.0, "crank-nicolson": 0.5}
-
-
-def _pair(value: Any, what: str, check: Any) -> tuple[Any, Any]:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
-        raise ValueError(f"{value!r} is not a pair ({what})")
-    return (check(value[0]), check(value[1]))
-
-
-def _nodes(value: Any) -> int:
-    n = to_integer(value)
-    if n < 5:
-        raise ValueError(f"{n} nodes on an axis; at least 5 are needed (the wall formulas reach 2 nodes in)")
-    return n
 
 
 def _walls(value: Any) -> dict[str, float]:
@@ -57,9 +44,7 @@ def _options(value: Any) -> dict[str, str]:
     return {str(k).lstrip("-"): "" if v is None else str(v) for k, v in value.items()}
 
 
-_origin = Converter("a pair of finite floats (x0, y0)", lambda v: _pair(v, "x0, y0", to_number))
-_size = Converter("a pair of floats > 0 (width, height)", lambda v: _pair(v, "width, height", to_positive))
-_node_counts = Converter("a pair of integers >= 5 (nx, ny)", lambda v: _pair(v, "nx, ny", _nodes))
+_node_counts = count_pair(5, "nodes", "the wall formulas reach 2 nodes in")
 _boundary = Converter("a mapping edge -> 'wall', 'slip', 'inflow' (left) or 'outflow' (right)", parse_boundaries)
 _wall_speeds = Converter("a mapping edge -> tangential wall speed", _walls)
 _petsc_options = Converter("a mapping of PETSc option names to values", _options)
@@ -114,8 +99,8 @@ class NavierStokes(msm.Component):
     """
 
     nodes = msm.Setting(_node_counts, doc="grid nodes (nx, ny), boundary nodes included")
-    size = msm.Setting(_size, default=(1.0, 1.0), units="m", doc="width and height of the box")
-    origin = msm.Setting(_origin, default=(0.0, 0.0), units="m", doc="lower-left corner (x0, y0)")
+    size = msm.Setting(SIZE_PAIR, default=(1.0, 1.0), units="m", doc="width and height of the box")
+    origin = msm.Setting(ORIGIN_PAIR, default=(0.0, 0.0), units="m", doc="lower-left corner (x0, y0)")
     density = msm.Setting(positive_float, default=1.0, units="kg/m^3", doc="density rho")
     viscosity = msm.Setting(positive_float, units="Pa s", doc="dynamic viscosity mu (Re = rho U L / mu)")
     mode = msm.Setting(str, default="steady", choices=("steady", "transient"), doc="steady or time-dependent")
