@@ -14,22 +14,9 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 from msm_fluid import Diffusion
+from port_gather import gather_port
 
 WORLD = MPI.COMM_WORLD
-
-
-def gather(comp, port: str) -> np.ndarray:
-    """The whole port array, assembled on every rank from each rank's (indices, values)."""
-    idx = comp.port_indices(port)
-    vals = comp.port_array(port).reshape(-1)
-    assert idx.dtype == np.int64 and idx.shape == vals.shape
-    parts = comp.comm.allgather((idx, vals.copy()))
-    spec = comp.port(port).spec
-    all_idx = np.concatenate([p[0] for p in parts])
-    np.testing.assert_array_equal(np.sort(all_idx), np.arange(spec.size))  # each value exactly once
-    out = np.empty(spec.size)
-    out[all_idx] = np.concatenate([p[1] for p in parts])
-    return out.reshape(spec.array_shape)
 
 
 def scatter_into(comp, port: str, whole: np.ndarray) -> None:
@@ -77,7 +64,7 @@ def run(comp: Diffusion, steps: int, seed: int) -> np.ndarray:
     scatter_into(comp, "source_in", field(shape, seed) - 1.5)
     for k in range(1, steps + 1):
         comp.advance(k * comp.dt)
-    return gather(comp, "state_out")
+    return gather_port(comp, "state_out")
 
 
 def serial_reference(settings: dict, steps: int, seed: int) -> np.ndarray:
@@ -118,18 +105,18 @@ def test_received_state_and_save_restore_are_exact(case: str) -> None:
         inner = tuple(slice(1, -1) for _ in comp.shape)
         expected = np.full(comp.shape, settings["boundary_value"])
         expected[inner] = whole[inner]
-    np.testing.assert_array_equal(gather(comp, "state_out"), expected)
+    np.testing.assert_array_equal(gather_port(comp, "state_out"), expected)
     scatter_into(comp, "source_in", field(comp.shape, seed=8))
     saved = comp.save_state()
     comp.advance(comp.t + 3 * comp.dt)
-    first = gather(comp, "state_out")
+    first = gather_port(comp, "state_out")
     scatter_into(comp, "source_in", np.zeros(comp.shape))
     comp.advance(comp.t + comp.dt)  # wander off, then come back
     comp.restore_state(saved)
-    np.testing.assert_array_equal(gather(comp, "state_out"), expected)
-    np.testing.assert_array_equal(gather(comp, "source_in"), field(comp.shape, seed=8))
+    np.testing.assert_array_equal(gather_port(comp, "state_out"), expected)
+    np.testing.assert_array_equal(gather_port(comp, "source_in"), field(comp.shape, seed=8))
     comp.advance(comp.t + 3 * comp.dt)
-    again = gather(comp, "state_out")
+    again = gather_port(comp, "state_out")
     tol = 1e-10 if settings.get("method") == "implicit" else 0.0
     np.testing.assert_allclose(again, first, rtol=0, atol=tol * np.max(np.abs(first)))
     comp.finalize()
@@ -162,7 +149,7 @@ def test_received_boundary_values_equal_serial(case: str) -> None:
             comp.receive(port)
         for k in range(1, 5):
             comp.advance(k * comp.dt)
-        out = gather(comp, "state_out")
+        out = gather_port(comp, "state_out")
         comp.finalize()
         return out
 

@@ -17,6 +17,7 @@ import pytest
 from mpi4py import MPI
 from msm_fluid import Heat
 from msm_fluid.conduction import EDGES
+from port_gather import gather_port
 
 import msmcore as msm
 
@@ -57,20 +58,6 @@ def exact_flux(edge: str, x, y):
     return -KAPPA * (2.0 * ALPHA * y + GAMMA * x)
 
 
-def gather(comp: Heat, port: str) -> np.ndarray:
-    """The whole port array on every rank, from each rank's (port_indices, values)."""
-    idx = comp.port_indices(port)
-    vals = comp.port_array(port).reshape(-1)
-    assert idx.dtype == np.int64 and idx.shape == vals.shape
-    parts = comp.comm.allgather((idx, vals.copy()))
-    spec = comp.port(port).spec
-    all_idx = np.concatenate([p[0] for p in parts])
-    np.testing.assert_array_equal(np.sort(all_idx), np.arange(spec.size))  # each value exactly once
-    out = np.empty(spec.size)
-    out[all_idx] = np.concatenate([p[1] for p in parts])
-    return out.reshape(spec.array_shape)
-
-
 def put(comp: Heat, port: str, whole: np.ndarray) -> None:
     """Write this rank's part of the global array ``whole`` into the port array."""
     comp.port_array(port).reshape(-1)[...] = np.asarray(whole).reshape(-1)[comp.port_indices(port)]
@@ -97,7 +84,7 @@ def test_manufactured_solution_all_dirichlet_is_exact_and_equals_serial() -> Non
     for k in range(1, 6):
         c.advance(0.1 * k)
         ref.advance(0.1 * k)
-        whole = gather(c, "temperature_out")
+        whole = gather_port(c, "temperature_out")
         np.testing.assert_allclose(whole, 1.0 + X**2 + ALPHA * Y**2 + BETA * c.t, rtol=0, atol=1e-9)
         np.testing.assert_allclose(whole, ref.port_array("temperature_out"), rtol=0, atol=1e-10)
     assert c.port_array("temperature_out") is u and u.flags.c_contiguous
@@ -115,7 +102,7 @@ def interface_layout_is_consistent(c: Heat) -> None:
         assert c.port_array(port).shape == idx.shape
         if idx.size:
             np.testing.assert_array_equal(idx, np.arange(idx[0], idx[-1] + 1))
-    gather(c, [p for p in c.ports if p != "temperature_out"][0])  # covers 0..n_edge-1 once
+    gather_port(c, [p for p in c.ports if p != "temperature_out"][0])  # covers 0..n_edge-1 once
 
 
 @pytest.mark.parametrize("nodes", NODES)
@@ -128,14 +115,14 @@ def test_dirichlet_role_fed_exact_temperature_gives_exact_flux(edge: str, nodes:
     ex, ey = c.interface_points[:, 0], c.interface_points[:, 1]
     flux = exact_flux(edge, ex, ey)
     assert np.ptp(flux) > 0.05  # varies along the edge
-    np.testing.assert_allclose(gather(c, "flux_out"), flux, rtol=0, atol=1e-9)  # one-sided, initial
+    np.testing.assert_allclose(gather_port(c, "flux_out"), flux, rtol=0, atol=1e-9)  # one-sided, initial
     for k in range(1, 5):
         t1 = 0.05 * k
         put(c, "temperature_in", exact(ex, ey, t1))
         c.receive("temperature_in")
         c.advance(t1)
-        np.testing.assert_allclose(gather(c, "flux_out"), flux, rtol=0, atol=1e-9)
-        np.testing.assert_allclose(gather(c, "temperature_out"), exact(X, Y, t1), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(gather_port(c, "flux_out"), flux, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(gather_port(c, "temperature_out"), exact(X, Y, t1), rtol=0, atol=1e-9)
     c.finalize()
 
 
@@ -148,14 +135,14 @@ def test_neumann_role_fed_exact_flux_gives_exact_temperature(edge: str, nodes: t
     X, Y = grid_xy(c)
     ex, ey = c.interface_points[:, 0], c.interface_points[:, 1]
     flux = exact_flux(edge, ex, ey)
-    np.testing.assert_allclose(gather(c, "flux_in"), flux, rtol=0, atol=1e-9)  # initial gradient flux
+    np.testing.assert_allclose(gather_port(c, "flux_in"), flux, rtol=0, atol=1e-9)  # initial gradient flux
     given = flux.copy()
     given[[0, -1]] = 1e3  # corners belong to the Dirichlet boundary: ignored
     put(c, "flux_in", given)
     for k in range(1, 5):
         c.advance(0.05 * k)
-        np.testing.assert_allclose(gather(c, "temperature_out"), exact(X, Y, c.t), rtol=0, atol=1e-9)
-        np.testing.assert_allclose(gather(c, "temperature_iface_out"), exact(ex, ey, c.t), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(gather_port(c, "temperature_out"), exact(X, Y, c.t), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(gather_port(c, "temperature_iface_out"), exact(ex, ey, c.t), rtol=0, atol=1e-9)
     c.finalize()
 
 
@@ -177,7 +164,7 @@ def test_generic_run_with_save_restore_equals_serial(edge: str, role: str) -> No
         c = build(comm, interface_edge=edge, interface_role=role, **GENERIC)
         c.initialize()
         n = c.n_edge
-        history = [(gather(c, "temperature_out"), gather(c, port_out))]
+        history = [(gather_port(c, "temperature_out"), gather_port(c, port_out))]
         for k in range(1, 4):
             data = 1.5 + 0.3 * np.sin(np.arange(n) + k)  # varies along the edge
             put(c, port_in, data)
@@ -185,12 +172,12 @@ def test_generic_run_with_save_restore_equals_serial(edge: str, role: str) -> No
             if k == 2:  # an implicit-coupling style repeat of this window must be exact
                 saved = c.save_state()
                 c.advance(0.03 * k)
-                first = (gather(c, "temperature_out"), gather(c, port_out))
+                first = (gather_port(c, "temperature_out"), gather_port(c, port_out))
                 c.restore_state(saved)
-                np.testing.assert_array_equal(gather(c, "temperature_out"), history[-1][0])
-                np.testing.assert_array_equal(gather(c, port_in), data)
+                np.testing.assert_array_equal(gather_port(c, "temperature_out"), history[-1][0])
+                np.testing.assert_array_equal(gather_port(c, port_in), data)
             c.advance(0.03 * k)
-            history.append((gather(c, "temperature_out"), gather(c, port_out)))
+            history.append((gather_port(c, "temperature_out"), gather_port(c, port_out)))
             if k == 2:
                 np.testing.assert_allclose(history[-1][0], first[0], rtol=0, atol=1e-11)
                 np.testing.assert_allclose(history[-1][1], first[1], rtol=0, atol=1e-9)

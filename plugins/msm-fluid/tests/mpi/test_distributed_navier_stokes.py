@@ -15,22 +15,10 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 from msm_fluid import NavierStokes
+from port_gather import gather_port
 
 WORLD = MPI.COMM_WORLD
 PORTS = ("velocity_out", "pressure_out", "vorticity_out", "streamfunction_out")
-
-
-def gather(comp: NavierStokes, port: str) -> np.ndarray:
-    idx = comp.port_indices(port)
-    vals = comp.port_array(port).reshape(-1)
-    assert idx.shape == vals.shape
-    parts = comp.comm.allgather((idx, vals.copy()))
-    spec = comp.port(port).spec
-    all_idx = np.concatenate([p[0] for p in parts])
-    np.testing.assert_array_equal(np.sort(all_idx), np.arange(spec.size))  # each value exactly once
-    out = np.empty(spec.size)
-    out[all_idx] = np.concatenate([p[1] for p in parts])
-    return out.reshape(spec.array_shape)
 
 
 def build(comm, **settings) -> NavierStokes:
@@ -52,7 +40,7 @@ def test_steady_distributed_equals_serial(settings) -> None:
     ref.initialize()
     ref.advance(1.0)
     for port in PORTS:
-        np.testing.assert_allclose(gather(c, port), ref.port_array(port), rtol=0, atol=1e-6, err_msg=port)
+        np.testing.assert_allclose(gather_port(c, port), ref.port_array(port), rtol=0, atol=1e-6, err_msg=port)
     c.finalize()
     ref.finalize()
 
@@ -74,7 +62,7 @@ def test_transient_distributed_equals_serial_and_restarts() -> None:
         c.advance(0.2)
         ref.advance(0.2)
         for port in PORTS:
-            np.testing.assert_allclose(gather(c, port), ref.port_array(port), rtol=0, atol=1e-6, err_msg=port)
+            np.testing.assert_allclose(gather_port(c, port), ref.port_array(port), rtol=0, atol=1e-6, err_msg=port)
         c.finalize()
         ref.finalize()
 

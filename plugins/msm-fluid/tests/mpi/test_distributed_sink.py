@@ -10,17 +10,9 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 from msm_fluid import Diffusion
+from port_gather import gather_port
 
 WORLD = MPI.COMM_WORLD
-
-
-def gather(comp, port: str) -> np.ndarray:
-    """The whole port array on every rank, from each rank's (indices, values)."""
-    parts = comp.comm.allgather((comp.port_indices(port), comp.port_array(port).reshape(-1).copy()))
-    spec = comp.port(port).spec
-    out = np.empty(spec.size)
-    out[np.concatenate([p[0] for p in parts])] = np.concatenate([p[1] for p in parts])
-    return out.reshape(spec.array_shape)
 
 
 def scatter_into(comp, port: str, whole: np.ndarray) -> None:
@@ -45,7 +37,7 @@ def test_sink_and_decay_distributed_equal_serial(method: str, dt: float, rtol: f
         scatter_into(d, "sink_in", lam * 0.5)
         d.receive("sink_in")
         d.advance(0.4)
-        out[name] = gather(d, "state_out") if comm is WORLD else d.port_array("state_out").copy()
+        out[name] = gather_port(d, "state_out") if comm is WORLD else d.port_array("state_out").copy()
         d.finalize()
     assert out["serial"].min() < 1.5  # the sink did act
     np.testing.assert_allclose(out["distributed"], out["serial"], rtol=rtol, atol=0)

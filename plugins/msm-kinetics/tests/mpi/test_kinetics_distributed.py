@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from msm_kinetics.network import Network, block_range
+from port_gather import gather_port
 
 import msmcore as msm
 
@@ -40,20 +41,6 @@ def send_global(net: Network, values: np.ndarray) -> None:
     net.receive("state_in")
 
 
-def gather(net: Network, port: str) -> np.ndarray:
-    """The global port array, assembled from every rank's (indices, values) over ``net.comm``."""
-    comm = net.comm if net.comm is not None else MPI.COMM_SELF
-    spec = net.ports[port].spec
-    out = np.full(spec.size, np.nan)
-    seen = np.zeros(spec.size, dtype=np.int64)
-    for idx, vals in comm.allgather((net.port_indices(port), net.port_array(port).reshape(-1).copy())):
-        assert idx.dtype == np.int64 and idx.shape == vals.shape
-        out[idx] = vals
-        np.add.at(seen, idx, 1)
-    assert np.all(seen == 1), "port_indices must cover every global index exactly once"
-    return out.reshape(spec.array_shape)
-
-
 def initial_field(shape=SHAPE, nspecies=4, seed=11) -> np.ndarray:
     # different values in every cell, the same on every rank
     return np.random.default_rng(seed).uniform(0.5, 1.5, (*shape, nspecies))
@@ -66,7 +53,7 @@ def run_windows(net: Network, start: np.ndarray, windows: int = 3) -> list[tuple
     snaps = []
     for j in range(windows):
         net.advance((j + 1) * 0.05)  # 5 steps of dt per window
-        snaps.append((gather(net, "state_out"), gather(net, "rates_out")))
+        snaps.append((gather_port(net, "state_out"), gather_port(net, "rates_out")))
     return snaps
 
 
@@ -141,7 +128,7 @@ def test_one_species_field_with_fewer_cells_than_ranks() -> None:
         if comm is WORLD and WORLD.Get_size() > 1:
             lo, hi = net.cell_range
             assert net.port_array("state_out").shape == (hi - lo,)
-        results.append((gather(net, "state_out"), gather(net, "rates_out")))
+        results.append((gather_port(net, "state_out"), gather_port(net, "rates_out")))
     (s_ser, r_ser), (s_dist, r_dist) = results
     assert s_ser.shape == (2,) and r_ser.shape == (2,)
     assert bits(s_dist) == bits(s_ser) and bits(r_dist) == bits(r_ser)
@@ -158,10 +145,10 @@ def test_save_and_restore_on_the_local_blocks() -> None:
     net.advance(0.05)
     snap = net.save_state()
     net.advance(0.1)
-    after = gather(net, "state_out")
+    after = gather_port(net, "state_out")
     net.restore_state(snap)
     net.advance(0.1)
-    assert bits(gather(net, "state_out")) == bits(after)
+    assert bits(gather_port(net, "state_out")) == bits(after)
 
 
 def test_nan_received_on_one_rank_is_reported_on_every_rank() -> None:
@@ -219,7 +206,7 @@ def test_a_new_communicator_lays_the_cells_out_again_at_initialize() -> None:
     if WORLD.Get_size() > 1:
         assert net.port_array("state_out").shape == (stop - start, 4)
         assert net.port_array("state_out") is not early  # arrays for the new block
-    np.testing.assert_array_equal(gather(net, "state_out")[..., 0], 1.0)  # the model's initial A everywhere
+    np.testing.assert_array_equal(gather_port(net, "state_out")[..., 0], 1.0)  # the model's initial A everywhere
     net.finalize()
 
 
