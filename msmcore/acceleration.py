@@ -359,7 +359,8 @@ class IQNILS(Acceleration):
         pre = self.preconditioner
         V = np.array([c[0] for c in self._columns])
         keep, zero, R = self._filtered_cholesky(self._gram.weighted(self._columns, V, pre.bounds, pre.weights))
-        Vk, Wt = V[keep] * pre.factors()[None, :], np.array([self._columns[j][1] for j in keep])
+        f = pre.factors()
+        Vk, Wt = V[keep] * f[None, :], np.array([self._columns[j][1] for j in keep])
         if zero:  # useless in any later solve too
             self._columns = [c for j, c in enumerate(self._columns) if j not in set(zero)]
         if not keep:
@@ -368,7 +369,7 @@ class IQNILS(Acceleration):
         # corrected once with the residual of the first solution (Bjorck, Numerical Methods for
         # Least Squares Problems, 1996, sect. 6.6.5): as accurate as a QR solve at two more
         # matrix-vector products, where the plain normal equations would lose cond(V)^2 digits.
-        b = -self.preconditioner.apply(r)
+        b = -f * r
         alpha = self._seminormal(R, Vk @ b)
         alpha += self._seminormal(R, Vk @ (b - alpha @ Vk))
         return x_tilde + alpha @ Wt
